@@ -1,0 +1,114 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@hubspot/api-client';
+import { markMerged, purgePersonalData, readPropertyNames, replaceAssociations, upsertRecords, writePropertyNames, type MirroredAssociation, type MirroredRecord } from '../db/crm.js';
+import { inTransaction } from '../db/transaction.js';
+import { associatedTypes } from '../hubspot/associations.js';
+import { batchRead, describeRecords, listPage, propertyNames, readAssociations, searchWindowPage, SEARCH_PAGE_SIZE, type WindowQuery } from '../hubspot/crm.js';
+import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
+
+/** New custom properties appear within this long, without a restart. */
+const PROPERTY_NAMES_MAX_AGE_MS = 60 * 60 * 1000;
+
+export interface PageInput extends CallContext {
+  objectType: string;
+}
+
+export interface PageResult {
+  /** Records HubSpot returned. */
+  fetched: number;
+  /** Records whose version was newer than the mirror's and so were written. */
+  applied: number;
+}
+
+async function propertiesFor(deps: HubSpotDeps, client: Client, input: PageInput): Promise<string[]> {
+  const cached = await readPropertyNames(deps.pool, input.connectionId, input.objectType, PROPERTY_NAMES_MAX_AGE_MS);
+  if (cached) return cached;
+  const names = await propertyNames(client, input.objectType);
+  await writePropertyNames(deps.pool, input.connectionId, input.objectType, names);
+  return names;
+}
+
+/** Ids a record absorbed in merges (HubSpot lists them in hs_merged_object_ids). */
+function mergedIds(record: MirroredRecord): string[] {
+  return (record.properties.hs_merged_object_ids ?? '').split(';').filter((id) => id && id !== record.id);
+}
+
+/**
+ * Writes one page and its associations in one transaction: the version guard decides per record,
+ * and associations are replaced only for records whose version was applied.
+ */
+async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, records: MirroredRecord[]): Promise<number> {
+  const live = records.filter((r) => !r.archived).map((r) => r.id);
+  const associations: Array<{ toType: string; rows: MirroredAssociation[] }> = [];
+  for (const toType of associatedTypes(input.objectType)) {
+    associations.push({ toType, rows: await readAssociations(client, input.objectType, toType, live) });
+  }
+  return inTransaction(deps.pool, async (db) => {
+    const applied = await upsertRecords(db, input.connectionId, input.objectType, records);
+    for (const record of records) {
+      const merged = mergedIds(record);
+      if (applied.has(record.id) && merged.length) await markMerged(db, input.connectionId, input.objectType, record.id, merged, record.updatedAt);
+    }
+    // An archived record keeps no associations; a live one gets exactly what HubSpot reports now.
+    const appliedIds = records.map((r) => r.id).filter((id) => applied.has(id));
+    for (const toType of associatedTypes(input.objectType)) {
+      const rows = associations.find((a) => a.toType === toType)?.rows ?? [];
+      await replaceAssociations(db, input.connectionId, input.objectType, appliedIds, toType, rows.filter((a) => applied.has(a.fromId)));
+    }
+    return applied.size;
+  });
+}
+
+export function createSyncActivities(deps: HubSpotDeps) {
+  return {
+    /** Live record count (backfill progress) and newest modification time (incremental upper bound). */
+    async describeObjects(input: PageInput): Promise<{ total: number; latestModifiedMs: number | null }> {
+      return withHubSpot(deps, input, (client, kind) => {
+        kind('search');
+        return describeRecords(client, input.objectType);
+      });
+    },
+
+    /** One list page (backfill, or the archived sweep with `archived`): fetch, write, return the next cursor. */
+    async syncListPage(input: PageInput & { after: string | undefined; archived?: boolean }): Promise<PageResult & { after: string | undefined }> {
+      return withHubSpot(deps, input, async (client) => {
+        const properties = await propertiesFor(deps, client, input);
+        const page = await listPage(client, input.objectType, properties, input.after, input.archived ?? false);
+        const applied = await writePage(deps, client, input, page.records);
+        Context.current().log.debug('list page synced', { objectType: input.objectType, fetched: page.records.length, applied });
+        return { fetched: page.records.length, applied, after: page.after };
+      });
+    },
+
+    /**
+     * Webhook-driven: re-reads up to 100 records as they are now (live, else archived) and writes
+     * them with the version guard, so duplicate, late and out-of-order events all end the same.
+     * `purgeIds` were GDPR-deleted in HubSpot: their personal data goes here too.
+     */
+    async applyObjectBatch(input: PageInput & { ids: string[]; purgeIds: string[] }): Promise<PageResult & { missing: number }> {
+      return withHubSpot(deps, input, async (client) => {
+        const properties = await propertiesFor(deps, client, input);
+        const live = await batchRead(client, input.objectType, input.ids, properties, false);
+        const found = new Set(live.map((r) => r.id));
+        const archived = await batchRead(client, input.objectType, input.ids.filter((id) => !found.has(id)), properties, true);
+        const records = [...live, ...archived];
+        const applied = await writePage(deps, client, input, records);
+        await purgePersonalData(deps.pool, input.connectionId, input.objectType, input.purgeIds);
+        return { fetched: records.length, applied, missing: input.ids.length - records.length };
+      });
+    },
+
+    /** One search page of a modification window, in id order; `lastId` continues it, undefined when done. */
+    async syncWindowPage(input: PageInput & WindowQuery): Promise<PageResult & { lastId: string | undefined; total: number }> {
+      return withHubSpot(deps, input, async (client, kind) => {
+        const properties = await propertiesFor(deps, client, input);
+        kind('search');
+        const page = await searchWindowPage(client, input.objectType, properties, input);
+        kind('general');
+        const applied = await writePage(deps, client, input, page.records);
+        const full = page.records.length === SEARCH_PAGE_SIZE;
+        return { fetched: page.records.length, applied, lastId: full ? page.records.at(-1)?.id : undefined, total: page.total };
+      });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { insertConnection, type SealedTokens } from '../db/connections.js';
+import { inTransaction } from '../db/transaction.js';
+import { OBJECT_TYPE_PATTERN, STANDARD_OBJECT_TYPES } from '../hubspot/object-types.js';
+import { TIER_LIMITS, type Tier } from '../hubspot/rate-budget.js';
+import { connectionStatusKey, portalIdKey } from '../temporal/search-attributes.js';
+import {
+  CONNECTION_WORKFLOW_TYPE,
+  connectionWorkflowId,
+  type AuthType,
+  type ConnectionConfig,
+  type ConnectionWorkflowInput,
+} from '../workflows/definitions.js';
+import type { ApiDeps } from './app.js';
+
+/** How a new connection is set up, the same for private-app tokens and OAuth installs. */
+
+const DEFAULT_SYNC_INTERVAL_SECONDS = 60;
+
+export const objectTypesSchema = z
+  .array(z.string().regex(OBJECT_TYPE_PATTERN, 'expected contacts, companies, deals, tickets or a custom object name like p123_cars'))
+  .min(1)
+  .max(20)
+  .refine((types) => new Set(types).size === types.length, 'must not repeat an object type');
+
+export const syncIntervalSecondsSchema = z.number().int().min(10).max(86_400);
+
+/** The portal's HubSpot tier sets the connection's request budget (HUBSPOT.md §5). */
+export const tierSchema = z.enum(Object.keys(TIER_LIMITS) as [Tier, ...Tier[]]);
+
+export function connectionConfig(request: { objectTypes?: string[] | undefined; syncIntervalSeconds?: number | undefined }): ConnectionConfig {
+  return {
+    objectTypes: request.objectTypes ?? [...STANDARD_OBJECT_TYPES],
+    syncIntervalSeconds: request.syncIntervalSeconds ?? DEFAULT_SYNC_INTERVAL_SECONDS,
+  };
+}
+
+export interface ConnectionStart {
+  portalId: number;
+  authType: AuthType;
+  /** OAuth: the app installed in the portal. */
+  appId?: number | undefined;
+  config: ConnectionConfig;
+  /** Omitted: OAuth installs get the public-app budget, private apps the smallest (free) one. */
+  tier?: Tier | undefined;
+  tokens: SealedTokens;
+}
+
+export interface StartedConnection {
+  id: string;
+  portalId: number;
+  workflowId: string;
+}
+
+/**
+ * Stores the connection with its sealed tokens and starts its workflow. Row and workflow appear
+ * together: the transaction commits only once the workflow started. The workflow learns the
+ * token's expiry, never the token.
+ */
+export async function startConnection(
+  { pool, temporal, taskQueue, log }: Pick<ApiDeps, 'pool' | 'temporal' | 'taskQueue' | 'log'>,
+  start: ConnectionStart,
+): Promise<StartedConnection> {
+  const { portalId, authType, config, tokens } = start;
+  const id = randomUUID();
+  const workflowId = connectionWorkflowId(id);
+  const input: ConnectionWorkflowInput = {
+    connectionId: id,
+    portalId,
+    authType,
+    config,
+    tier: start.tier ?? (authType === 'oauth' ? 'public-app' : 'free'),
+    ...(tokens.expiresAt ? { tokenExpiresAt: tokens.expiresAt.toISOString() } : {}),
+  };
+
+  await inTransaction(pool, async (db) => {
+    await insertConnection(db, { id, portalId, authType, workflowId, appId: start.appId, ...config }, tokens);
+    await temporal.workflow.start(CONNECTION_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: portalIdKey, value: String(portalId) },
+        { key: connectionStatusKey, value: 'active' },
+      ],
+      staticSummary: `HubSpot portal ${portalId} · ${authType === 'oauth' ? 'OAuth' : 'private app'}`,
+      staticDetails: `Connection ${id}: ${config.objectTypes.join(', ')} every ${config.syncIntervalSeconds}s`,
+    });
+  });
+  log.info({ connectionId: id, portalId, workflowId, authType }, 'connection created');
+  return { id, portalId, workflowId };
+}

@@ -1,0 +1,161 @@
+import { Router, type Request } from 'express';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { z } from 'zod';
+import { listConnections, sealedTokens, updateConnectionConfig, type ConnectionRow } from '../../db/connections.js';
+import { OBJECT_TYPE_PATTERN } from '../../hubspot/object-types.js';
+import { unknownCustomObjectTypes } from '../../hubspot/schemas.js';
+import { executeUpdateAcrossRuns } from '../../temporal/updates.js';
+import { checkAccessToken, TokenRejectedError } from '../../hubspot/token-check.js';
+import {
+  CONNECTION_STATUSES,
+  configUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  resyncUpdate,
+  statusQuery,
+  stopUpdate,
+  type ConnectionStatusView,
+} from '../../workflows/definitions.js';
+import type { ApiDeps } from '../app.js';
+import { findConnection } from '../find-connection.js';
+import { deleteConnection, deleteConnectionQuery } from '../connection-delete.js';
+import { connectionConfig, objectTypesSchema, startConnection, syncIntervalSecondsSchema, tierSchema } from '../connection-start.js';
+import { HttpError, parseInput } from '../errors.js';
+
+/** How long the API waits for a workflow to answer a query or update before saying so. */
+const WORKFLOW_ANSWER_MS = 10_000;
+
+export const createConnectionBody = z
+  .object({
+    accessToken: z.string().trim().min(1, 'required'),
+    objectTypes: objectTypesSchema.optional(),
+    syncIntervalSeconds: syncIntervalSecondsSchema.optional(),
+    tier: tierSchema.optional(),
+  })
+  .strict();
+
+export const listQuery = z
+  .object({
+    status: z.enum(CONNECTION_STATUSES).optional(),
+    portalId: z.coerce.number().int().positive().optional(),
+    after: z.uuid().optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+
+export const resyncBody = z
+  .object({
+    objectType: z.string().regex(OBJECT_TYPE_PATTERN, 'expected an object type this connection syncs').optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+export const configBody = z
+  .object({
+    objectTypes: objectTypesSchema.optional(),
+    syncIntervalSeconds: syncIntervalSecondsSchema.optional(),
+    webhookDebounceMs: z.number().int().min(0).max(60_000).optional(),
+  })
+  .strict()
+  .refine((change) => Object.keys(change).length > 0, 'expected at least one of objectTypes, syncIntervalSeconds, webhookDebounceMs');
+
+async function withDeadline<T>(temporal: Client, call: () => Promise<T>): Promise<T> {
+  return temporal.withDeadline(Date.now() + WORKFLOW_ANSWER_MS, call);
+}
+
+export function connectionRoutes(deps: ApiDeps): Router {
+  const { pool, temporal, cipher } = deps;
+  const router = Router();
+
+
+  /** The workflow's own view, or why it could not be read. */
+  async function liveStatus(connection: ConnectionRow): Promise<ConnectionStatusView | { unavailable: string }> {
+    try {
+      return await withDeadline(temporal, () => temporal.workflow.getHandle(connection.workflowId).query(statusQuery));
+    } catch (error) {
+      return { unavailable: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  router.post('/connections', async (req, res) => {
+    const body = parseInput(createConnectionBody, req.body);
+    let portalId: number;
+    try {
+      ({ portalId } = await checkAccessToken(deps.hubspot.apiBaseUrl, body.accessToken));
+    } catch (error) {
+      if (error instanceof TokenRejectedError) throw new HttpError(400, 'invalid_access_token', error.message);
+      throw error;
+    }
+
+    const unknownTypes = await unknownCustomObjectTypes(deps.hubspot.apiBaseUrl, body.accessToken, body.objectTypes ?? []);
+    if (unknownTypes.length > 0) throw new HttpError(400, 'invalid_request', `objectTypes: portal ${portalId} has no custom object ${unknownTypes.join(', ')}`);
+    const tokens = sealedTokens(cipher.seal(body.accessToken), null, null);
+    const started = await startConnection(deps, { portalId, authType: 'private_app', config: connectionConfig(body), tier: body.tier, tokens });
+    res.status(201).json(started);
+  });
+
+  router.get('/connections', async (req, res) => {
+    const query = parseInput(listQuery, req.query);
+    const connections = await listConnections(pool, query);
+    const last = connections.at(-1);
+    res.json({ connections, next: connections.length === query.limit && last ? last.id : null });
+  });
+
+  router.get('/connections/:id', async (req, res) => {
+    const connection = await findConnection(pool, req);
+    const live = await liveStatus(connection);
+    // The tier lives in the workflow; while it cannot answer, the default a new connection gets.
+    const tier = 'tier' in live ? live.tier : connection.authType === 'oauth' ? 'public-app' : 'free';
+    const rateBudget = { tier, ...(await deps.budget.snapshot({ portalId: connection.portalId }, { tier })) };
+    res.json({ ...connection, live, rateBudget });
+  });
+
+  /** Runs a control update on the connection's workflow; a refusal by the workflow is a 409 with its reason. */
+  async function control(req: Request, action: string, update: Pick<UpdateDefinition<ConnectionStatusView>, 'name'>, arg?: unknown): Promise<ConnectionStatusView> {
+    const connection = await findConnection(pool, req);
+    // An operator's change to a connection: who asked is the token, what and where is this line.
+    deps.log.info({ connectionId: connection.id, workflowId: connection.workflowId, action }, 'connection control');
+    try {
+      const handle = temporal.workflow.getHandle(connection.workflowId);
+      return await withDeadline(temporal, () => executeUpdateAcrossRuns<ConnectionStatusView>(handle, update.name, arg));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new HttpError(409, 'conflict', `cannot ${action}: ${error.cause?.message ?? error.message}`);
+      }
+      if (error instanceof WorkflowNotFoundError) {
+        throw new HttpError(409, 'conflict', `cannot ${action}: the connection's workflow is not running`);
+      }
+      throw error;
+    }
+  }
+
+  for (const [action, update] of [
+    ['pause', pauseUpdate],
+    ['resume', resumeUpdate],
+    ['stop', stopUpdate],
+  ] as const) {
+    router.post(`/connections/:id/${action}`, async (req, res) => {
+      res.json(await control(req, action, update));
+    });
+  }
+
+  router.patch('/connections/:id', async (req, res) => {
+    const change = parseInput(configBody, req.body ?? {});
+    const view = await control(req, 'change the configuration', configUpdate, change);
+    await updateConnectionConfig(pool, view.connectionId, view.config);
+    res.json(view);
+  });
+
+  router.post('/connections/:id/resync', async (req, res) => {
+    const body = parseInput(resyncBody, req.body ?? {});
+    res.json(await control(req, 'resync', resyncUpdate, body));
+  });
+
+  router.delete('/connections/:id', async (req, res) => {
+    const { purge } = parseInput(deleteConnectionQuery, req.query);
+    res.json(await deleteConnection(deps, await findConnection(pool, req), purge));
+  });
+
+  return router;
+}

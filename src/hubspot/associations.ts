@@ -1,0 +1,13 @@
+/**
+ * Which associations are mirrored, each stored once in the direction listed (from → to):
+ * contact↔company, deal↔contact, deal↔company, ticket↔contact, ticket↔company.
+ */
+export const MIRRORED_ASSOCIATIONS: Readonly<Record<string, readonly string[]>> = {
+  contacts: ['companies'],
+  deals: ['contacts', 'companies'],
+  tickets: ['contacts', 'companies'],
+};
+
+export function associatedTypes(objectType: string): readonly string[] {
+  return MIRRORED_ASSOCIATIONS[objectType] ?? [];
+}

@@ -1,0 +1,38 @@
+import { Client } from '@hubspot/api-client';
+
+/** Hooks around every HTTP request a client makes: the rate budget lives here, so no call can skip it. */
+export interface RequestHooks {
+  beforeRequest?(): Promise<void>;
+  afterResponse?(status: number, headers: Record<string, string>): Promise<void> | void;
+}
+
+interface ResponseContextLike {
+  httpStatusCode: number;
+  headers: Record<string, string>;
+}
+
+/**
+ * The one way hubsync builds a HubSpot client. A single attempt per call: retries and backoff
+ * belong to Temporal's retry policies. (The client's retry settings are process-wide, so every
+ * client must agree on them.)
+ */
+export function createHubSpotClient(baseUrl: string, accessToken: string, hooks: RequestHooks = {}): Client {
+  return new Client({
+    accessToken,
+    basePath: baseUrl,
+    numberOfApiCallRetries: 0,
+    middleware: [
+      {
+        pre: async (context: unknown) => {
+          await hooks.beforeRequest?.();
+          return context;
+        },
+        post: async (context: unknown) => {
+          const response = context as ResponseContextLike;
+          await hooks.afterResponse?.(response.httpStatusCode, response.headers ?? {});
+          return context;
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,101 @@
+// An OAuth connection across token trouble, on the real stack: an access token that expires
+// mid-sync is refreshed and the sync goes on; a refresh token HubSpot refuses moves the connection
+// to reauth_required without a retry loop; a new install resumes it from its cursors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectionStatusKey } from '../../src/temporal/search-attributes.js';
+import { installConnection } from '../support/oauth-install.js';
+import { eventually, startStack, type Stack } from '../support/stack.js';
+
+const PORTAL_ID = 700501;
+const INTERVAL_S = 10;
+
+let stack: Stack;
+let connection: { id: string; workflowId: string };
+/** Ids of three seeded contacts. */
+let contactIds: string[];
+
+async function live(): Promise<any> {
+  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
+}
+
+async function mirroredJobTitle(contactId: string): Promise<string | undefined> {
+  const row = await stack.db.pool.query(
+    `select properties->>'jobtitle' as jobtitle from crm_objects where connection_id = $1 and object_type = 'contacts' and object_id = $2`,
+    [connection.id, contactId],
+  );
+  return row.rows[0]?.jobtitle;
+}
+
+/** Edits a contact in HubSpot and waits until the mirror has the edit. */
+async function expectChangeToArrive(contactId: string, jobtitle: string, timeoutMs = 3 * INTERVAL_S * 1000): Promise<void> {
+  await stack.control.updateObject(PORTAL_ID, 'contacts', contactId, { jobtitle });
+  await eventually(async () => ((await mirroredJobTitle(contactId)) === jobtitle ? true : undefined), timeoutMs, `jobtitle ${jobtitle} in the mirror`);
+}
+
+async function storedRefreshToken(): Promise<string> {
+  const row = (await stack.db.pool.query('select key_id, refresh_token from connection_tokens where connection_id = $1', [connection.id])).rows[0];
+  return stack.cipher.open({ keyId: row.key_id, ciphertext: row.refresh_token });
+}
+
+beforeAll(async () => {
+  stack = await startStack({ sandboxApi: true });
+  await stack.control.createPortal({ portalId: PORTAL_ID });
+  await stack.control.seed(PORTAL_ID, { seed: 5, contacts: 300, companies: 40 });
+  contactIds = (await stack.control.groundTruth(PORTAL_ID)).objects.contacts!.slice(0, 3).map((c) => c.id);
+  const answer = await installConnection(stack, PORTAL_ID, `&objectTypes=contacts&syncIntervalSeconds=${INTERVAL_S}`);
+  expect(answer.status).toBe(201);
+  connection = (await answer.json()) as { id: string; workflowId: string };
+  await eventually(async () => ((await live())?.objects?.contacts?.backfill?.status === 'done' ? true : undefined), 60_000, 'backfill');
+});
+afterAll(async () => stack?.close());
+
+describe('an OAuth connection', () => {
+  it('refreshes an access token that expired mid-sync and keeps syncing', async () => {
+    const before = stack.sandbox.tokens.refreshAttempts(PORTAL_ID);
+    // HubSpot's clock jumps past the token's 30 minutes: the next call gets 401 EXPIRED_AUTHENTICATION.
+    await stack.control.advanceClock(31 * 60_000);
+    await expectChangeToArrive(contactIds[0]!, 'after expiry');
+    expect(stack.sandbox.tokens.refreshAttempts(PORTAL_ID)).toBeGreaterThan(before);
+    expect((await live()).status).toBe('active');
+  });
+
+  it('moves to reauth_required when HubSpot refuses the refresh token, with at most 3 refresh attempts', async () => {
+    const refreshToken = await storedRefreshToken();
+    const revoked = await fetch(`${stack.sandboxUrl}/oauth/v1/refresh-tokens/${refreshToken}`, { method: 'DELETE' });
+    expect(revoked.status).toBe(204);
+    const before = stack.sandbox.tokens.refreshAttempts(PORTAL_ID);
+    await stack.control.advanceClock(31 * 60_000);
+    await stack.control.updateObject(PORTAL_ID, 'contacts', contactIds[1]!, { jobtitle: 'while refused' });
+
+    await eventually(async () => ((await live()).status === 'reauth_required' ? true : undefined), 3 * INTERVAL_S * 1000, 'reauth_required');
+    const status = await live();
+    expect(status.recentErrors[0]).toMatchObject({ type: 'RefreshTokenRejected' });
+    const row = await stack.db.pool.query('select status from connections where id = $1', [connection.id]);
+    await eventually(async () => ((await stack.db.pool.query('select status from connections where id = $1', [connection.id])).rows[0].status === 'reauth_required' ? true : undefined));
+    expect(row.rowCount).toBe(1);
+    const description = await stack.temporal.workflow.getHandle(connection.workflowId).describe();
+    expect(description.typedSearchAttributes.get(connectionStatusKey)).toBe('reauth_required');
+
+    // No hot retry loop: two more intervals pass without another refresh attempt.
+    const attempts = stack.sandbox.tokens.refreshAttempts(PORTAL_ID) - before;
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    expect(attempts).toBeLessThanOrEqual(3);
+    await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_S * 1000));
+    expect(stack.sandbox.tokens.refreshAttempts(PORTAL_ID) - before).toBe(attempts);
+    expect(await mirroredJobTitle(contactIds[1]!)).not.toBe('while refused');
+
+    // An operator cannot just resume it.
+    expect((await stack.api(`/connections/${connection.id}/resume`, { method: 'POST' })).status).toBe(409);
+  }, 90_000);
+
+  it('resumes from its cursors after a new install through /oauth/callback', async () => {
+    const answer = await installConnection(stack, PORTAL_ID);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ id: connection.id, reauthorized: true });
+    await eventually(async () => ((await live()).status === 'active' ? true : undefined), 20_000, 'active again');
+    // The change made while refused arrives, and so do new ones; no new backfill was needed.
+    await eventually(async () => ((await mirroredJobTitle(contactIds[1]!)) === 'while refused' ? true : undefined), 3 * INTERVAL_S * 1000, 'the change made while refused');
+    await expectChangeToArrive(contactIds[2]!, 'after reauthorization');
+    expect((await live()).objects.contacts.backfill.status).toBe('done');
+  }, 90_000);
+});

@@ -1,0 +1,104 @@
+// The connection workflow's side of webhooks, fed by signal directly (the HTTP intake has its own
+// tests): duplicated, shuffled events leave the mirror equal to HubSpot, with no help from the
+// incremental sync (its interval is an hour here), and events that arrive while paused are kept.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHubSpotClient } from '../../src/hubspot/client.js';
+import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
+import { mirrorDifferences } from '../support/mirror.js';
+import { eventually, startStack, type Stack } from '../support/stack.js';
+
+const PORTAL_ID = 700601;
+const TOKEN = 'pat-na1-webhook-apply';
+const TYPES = ['contacts', 'companies', 'deals'];
+
+let stack: Stack;
+let connection: { id: string; workflowId: string };
+let nextEventId = 1;
+
+async function live(): Promise<any> {
+  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
+}
+
+function event(subscriptionType: string, objectId: string, extra: Partial<WebhookEvent> = {}): WebhookEvent {
+  return { eventId: nextEventId++, subscriptionId: 1, portalId: PORTAL_ID, occurredAt: Date.now(), subscriptionType, objectId, changeSource: 'CRM_UI', ...extra };
+}
+
+/** Each event two or three times, shuffled, in several signals — as HubSpot may deliver them. */
+async function deliverMessily(events: WebhookEvent[]): Promise<void> {
+  const copies = events.flatMap((e, i) => (i % 2 ? [e, e] : [e, e, e]));
+  for (let i = copies.length - 1; i > 0; i--) {
+    const j = (i * 7919) % (i + 1);
+    [copies[i], copies[j]] = [copies[j]!, copies[i]!];
+  }
+  const handle = stack.temporal.workflow.getHandle(connection.workflowId);
+  for (let i = 0; i < copies.length; i += 7) await handle.signal(webhookEventsSignal, copies.slice(i, i + 7));
+}
+
+async function expectMirrorToConverge(): Promise<void> {
+  let last: string[] = [];
+  await eventually(async () => {
+    last = await mirrorDifferences(stack.db.pool, connection.id, await stack.control.groundTruth(PORTAL_ID), TYPES);
+    return last.length === 0 ? true : undefined;
+  }, 30_000).catch(() => undefined);
+  expect(last.slice(0, 20)).toEqual([]);
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  await stack.control.createPortal({ portalId: PORTAL_ID });
+  await stack.control.seed(PORTAL_ID, { seed: 3, contacts: 200, companies: 30, deals: 60 });
+  await stack.control.createToken(PORTAL_ID, { token: TOKEN });
+  const response = await stack.api('/connections', { method: 'POST', json: { accessToken: TOKEN, objectTypes: TYPES, syncIntervalSeconds: 3600, tier: 'api-addon' } });
+  connection = (await response.json()) as { id: string; workflowId: string };
+  await eventually(async () => {
+    const objects = (await live())?.objects ?? {};
+    return TYPES.every((t) => objects[t]?.backfill?.status === 'done' && objects[t]?.lastRun) ? true : undefined;
+  }, 60_000, 'backfill');
+});
+afterAll(async () => stack?.close());
+
+describe('webhook events in the connection workflow', () => {
+  it('apply creations, property changes, deletions, merges and association changes exactly, however delivered', async () => {
+    const truth = await stack.control.groundTruth(PORTAL_ID);
+    const [c1, c2, c3] = truth.objects.contacts!;
+    const [co1, co2] = truth.objects.companies!;
+    const deal = truth.objects.deals![0]!;
+    const created = await stack.control.createObject(PORTAL_ID, 'contacts', { email: 'hook@example.org', firstname: 'Hook' });
+    await stack.control.updateObject(PORTAL_ID, 'contacts', c1!.id, { firstname: 'Changed' });
+    await stack.control.archiveObject(PORTAL_ID, 'deals', deal.id);
+    await stack.control.merge(PORTAL_ID, 'companies', co1!.id, co2!.id);
+    await stack.control.associate(PORTAL_ID, { fromType: 'contacts', fromId: c2!.id, toType: 'companies', toId: co1!.id });
+    await createHubSpotClient(stack.sandboxUrl, TOKEN).crm.contacts.basicApi.purge({ objectId: c3!.id });
+
+    await deliverMessily([
+      event('contact.creation', String(created.id)),
+      event('contact.propertyChange', c1!.id, { propertyName: 'firstname', propertyValue: 'Changed' }),
+      event('deal.deletion', deal.id),
+      event('company.merge', co1!.id, { primaryObjectId: co1!.id, mergedObjectIds: [co2!.id], newObjectId: co1!.id }),
+      event('contact.associationChange', c2!.id, { associationType: 'CONTACT_TO_COMPANY', fromObjectId: c2!.id, toObjectId: co1!.id }),
+      event('contact.privacyDeletion', c3!.id),
+    ]);
+    await expectMirrorToConverge();
+    const purged = await stack.db.pool.query(`select properties, archived from crm_objects where connection_id = $1 and object_type = 'contacts' and object_id = $2`, [connection.id, c3!.id]);
+    expect(purged.rows[0]).toEqual({ properties: {}, archived: true });
+
+    const hooks = (await live()).webhooks;
+    expect(hooks.received).toBe(6);
+    expect(hooks.duplicates).toBe(9);
+    expect(hooks.lastEventAt).toEqual(expect.any(String));
+  });
+
+  it('keeps events that arrive while paused and applies them after resume', async () => {
+    expect((await stack.api(`/connections/${connection.id}/pause`, { method: 'POST' })).status).toBe(200);
+    const contact = (await stack.control.groundTruth(PORTAL_ID)).objects.contacts!.find((c) => !c.archived)!;
+    await stack.control.updateObject(PORTAL_ID, 'contacts', contact.id, { lastname: 'WhilePaused' });
+    await deliverMessily([event('contact.propertyChange', contact.id, { propertyName: 'lastname' })]);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const before = await stack.db.pool.query(`select properties->>'lastname' as lastname from crm_objects where connection_id = $1 and object_type = 'contacts' and object_id = $2`, [connection.id, contact.id]);
+    expect(before.rows[0].lastname).not.toBe('WhilePaused');
+    expect((await live()).webhooks.pending.contacts).toBe(1);
+
+    expect((await stack.api(`/connections/${connection.id}/resume`, { method: 'POST' })).status).toBe(200);
+    await expectMirrorToConverge();
+  });
+});
