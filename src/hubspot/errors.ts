@@ -92,7 +92,7 @@ const NETWORK_CODES = new Set([
 export function classifyHubSpotError(error: unknown, context: ClassifyContext = {}): HubSpotErrorInfo {
   if (error instanceof RateBudgetTimeoutError) {
     if (error.policy === 'DAILY') {
-      const resetAt = new Date((context.now ?? Date.now()) + error.retryAfterMs).toISOString();
+      const resetAt = new Date(error.readyAt).toISOString();
       return { type: T.DailyLimit, retryable: false, message: error.message, details: { policyName: 'DAILY', resetAt } };
     }
     return { type: T.BudgetExhausted, retryable: true, retryDelayMs: error.retryAfterMs, message: error.message, details: { policyName: error.policy } };

@@ -72,6 +72,8 @@ const MAX_SEEN_EVENT_KEYS = 5_000;
 const METADATA_EVERY_MS = 60 * 60_000;
 /** Failures that mean the credentials no longer work: wait for a new install, don't retry. */
 const CREDENTIAL_FAILURES = new Set(['RefreshTokenRejected', HUBSPOT_ERROR_TYPES.InvalidToken]);
+/** What signalling a workflow that has already closed fails with. */
+const CHILD_GONE = 'ExternalWorkflowExecutionNotFound';
 
 const nowIso = () => new Date().toISOString();
 
@@ -239,11 +241,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   setHandler(syncFinishedSignal, (report) => {
     state.signalsThisRun++;
     const object = state.objects[report.objectType];
-    const running = object?.running[report.childId];
-    if (!object || !running) return;
-    delete object.running[report.childId];
-    applyFinishedRun(object, running.startedAt, report);
-    wake = true;
+    if (object) endRun(object, report);
   });
 
   setHandler(webhookEventsSignal, (events) => {
@@ -336,6 +334,14 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       recordError(cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : 'Unexpected', `owners and pipelines: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
     return Date.now() + METADATA_EVERY_MS;
+  }
+
+  function endRun(object: ObjectSyncState, report: SyncFinished): void {
+    const running = object.running[report.childId];
+    if (!running) return;
+    delete object.running[report.childId];
+    applyFinishedRun(object, running.startedAt, report);
+    wake = true;
   }
 
   function applyFinishedRun(object: ObjectSyncState, startedAt: string, report: SyncFinished): void {
@@ -450,11 +456,28 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   }
 
   async function signalChildren(command: 'pause' | 'resume' | 'stop'): Promise<void> {
-    for (const object of Object.values(state.objects)) {
+    for (const [objectType, object] of Object.entries(state.objects)) {
       for (const childId of Object.keys(object.running)) {
-        await getExternalWorkflowHandle(childId).signal(syncControlSignal, command);
+        try {
+          await getExternalWorkflowHandle(childId).signal(syncControlSignal, command);
+        } catch (error) {
+          if (!(error instanceof ApplicationFailure && error.type === CHILD_GONE)) throw error;
+          forgetLostRun(objectType, object, childId);
+        }
       }
     }
+  }
+
+  /**
+   * A child that finished between our last look and a signal to it has already reported (a run
+   * signals its end before it completes). One still listed ended without a report, e.g.
+   * terminated by an operator: count it as failed, so its work starts again from its checkpoint.
+   */
+  function forgetLostRun(objectType: string, object: ObjectSyncState, childId: string): void {
+    const running = object.running[childId];
+    if (!running) return;
+    const error = { type: 'SyncRunLost', message: `${childId} ended without reporting` };
+    endRun(object, { childId, objectType, cursor: running.cursor, counts: running.counts, outcome: 'failed', error });
   }
 
   const runningChildren = () => Object.values(state.objects).reduce((n, o) => n + Object.keys(o.running).length, 0);

@@ -185,10 +185,12 @@ describe('toApplicationFailure', () => {
   });
 
   it('retries when the shared budget had no permit in time, and pauses on our own daily count', () => {
-    const wait = toApplicationFailure(new RateBudgetTimeoutError('TEN_SECONDLY_ROLLING', 1_234));
+    const wait = toApplicationFailure(new RateBudgetTimeoutError('TEN_SECONDLY_ROLLING', 1_234, NOW + 1_234));
     expect([wait.type, wait.nonRetryable, wait.nextRetryDelay]).toEqual([T.BudgetExhausted, false, 1_234]);
-    const daily = toApplicationFailure(new RateBudgetTimeoutError('DAILY', 3_600_000), { now: NOW });
-    expect([daily.type, daily.nonRetryable, details(daily).resetAt]).toEqual([T.DailyLimit, true, '2026-11-24T16:30:00.000Z']);
+    // The reset is the budget's own moment, not this process's clock plus the wait (which drifts by the round trip).
+    const midnight = Date.parse('2026-11-25T00:00:00.000Z');
+    const daily = toApplicationFailure(new RateBudgetTimeoutError('DAILY', midnight - NOW + 3, midnight), { now: NOW });
+    expect([daily.type, daily.nonRetryable, details(daily).resetAt]).toEqual([T.DailyLimit, true, '2026-11-25T00:00:00.000Z']);
   });
 
   it('classifies a raw fetch Response from client.apiRequest', async () => {
