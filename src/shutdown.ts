@@ -8,15 +8,24 @@ export interface Shutdown {
 }
 
 /**
+ * One Ctrl-C reaches us more than once: from the terminal, and again relayed by npm and tsx. Only
+ * a signal this long after the first is a second, deliberate one.
+ */
+const REPEAT_SIGNAL_MS = 1_000;
+
+/**
  * Ordered shutdown on SIGINT/SIGTERM or on a failure, so nothing started is left behind.
  * A second signal while stopping exits at once.
  */
 export function createShutdown(log: Logger): Shutdown {
   const steps: Array<[string, () => Promise<unknown>]> = [];
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (reason: string, code = 0): Promise<never> => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince > REPEAT_SIGNAL_MS) process.exit(1);
+      return new Promise<never>(() => {}); // the same request: the first call is stopping
+    }
+    stoppingSince = Date.now();
     log.info({ reason }, 'stopping');
     for (const [name, step] of steps) {
       try {

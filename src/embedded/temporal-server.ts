@@ -83,10 +83,16 @@ async function startFromBinary(executable: string, options: DevServerOptions): P
     throw error;
   }
   options.log.debug({ address }, 'temporal dev server ready');
+  // Its own process group keeps Ctrl-C from reaching it, so make sure it does not outlive us.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   return {
     address,
     uiUrl: options.uiPort === false ? undefined : `http://localhost:${options.uiPort}`,
-    stop: () => stopChild(child),
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      await stopChild(child);
+    },
   };
 }
 

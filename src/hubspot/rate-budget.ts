@@ -99,17 +99,12 @@ export const TIER_LIMITS: Record<Tier, TierLimits> = {
 };
 export const SEARCH_PER_SECOND = 5;
 
-/**
- * No permit in time. `retryAfterMs` is when one might be free: hand it to the retry as
- * `nextRetryDelay`. `readyAt` is that moment on the budget's clock (epoch ms), exact where the
- * wait would drift: a daily block ends at the reset, to the millisecond.
- */
+/** No permit in time. `retryAfterMs` is when one might be free: hand it to the retry as `nextRetryDelay`. */
 export class RateBudgetTimeoutError extends Error {
   override name = 'RateBudgetTimeoutError';
   constructor(
     readonly policy: RatePolicy,
     readonly retryAfterMs: number,
-    readonly readyAt: number,
   ) {
     super(`HubSpot ${policy} budget exhausted; next permit in ${Math.ceil(retryAfterMs)} ms`);
   }
@@ -147,7 +142,7 @@ export function createRateBudget(pool: Pool, options: RateBudgetOptions = {}): R
   async function take(key: BudgetKey, { kind, priority, tier }: AcquireOptions) {
     const limits = limitsOf(tier);
     const search = kind === 'search';
-    const { rows } = await pool.query<{ granted: boolean; wait_ms: string; ready_at: string; budget: 'window' | 'daily' }>(
+    const { rows } = await pool.query<{ granted: boolean; wait_ms: string; budget: 'window' | 'daily' }>(
       'select * from take_rate_permit($1, $2, $3, $4, $5, $6, $7, $8)',
       [
         windowKey(key, kind),
@@ -162,7 +157,7 @@ export function createRateBudget(pool: Pool, options: RateBudgetOptions = {}): R
     );
     const row = rows[0]!;
     const policy: RatePolicy = row.budget === 'daily' ? 'DAILY' : search ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING';
-    return { granted: row.granted, waitMs: Number(row.wait_ms), readyAt: Number(row.ready_at), policy };
+    return { granted: row.granted, waitMs: Number(row.wait_ms), policy };
   }
 
   async function pump(id: string, queue: Queue, key: BudgetKey): Promise<void> {
@@ -190,7 +185,7 @@ export function createRateBudget(pool: Pool, options: RateBudgetOptions = {}): R
         for (const w of [...queue.waiters]) {
           if (w.rank >= head.rank && w.deadline < readyAt) {
             leave(queue, w);
-            w.reject(new RateBudgetTimeoutError(result.policy, result.waitMs, result.readyAt));
+            w.reject(new RateBudgetTimeoutError(result.policy, result.waitMs));
           }
         }
         if (queue.waiters[0] === head) await sleep(queue, result.waitMs);

@@ -1,5 +1,6 @@
 // docker-compose.yml cannot run here (no Docker engine), but docker-compose can still validate it.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const available = spawnSync('docker-compose', ['--version']).status === 0;
@@ -34,5 +35,18 @@ describe.skipIf(!available && !process.env.CI)('docker-compose.yml', () => {
     const result = compose(['config', '-q'], {});
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('TOKEN_ENCRYPTION_KEY');
+  });
+});
+
+describe('the hubsync image', () => {
+  it('installs, without dev dependencies, everything its worker and API commands run', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    expect(dockerfile).toContain('npm ci --omit=dev');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    for (const script of ['worker', 'api']) {
+      const loader = /--import (\S+)/.exec(pkg.scripts[script])?.[1];
+      expect(loader, `npm run ${script}`).toBe('tsx');
+      expect(pkg.dependencies).toHaveProperty(loader!);
+    }
   });
 });

@@ -185,11 +185,11 @@ describe('toApplicationFailure', () => {
   });
 
   it('retries when the shared budget had no permit in time, and pauses on our own daily count', () => {
-    const wait = toApplicationFailure(new RateBudgetTimeoutError('TEN_SECONDLY_ROLLING', 1_234, NOW + 1_234));
+    const wait = toApplicationFailure(new RateBudgetTimeoutError('TEN_SECONDLY_ROLLING', 1_234));
     expect([wait.type, wait.nonRetryable, wait.nextRetryDelay]).toEqual([T.BudgetExhausted, false, 1_234]);
-    // The reset is the budget's own moment, not this process's clock plus the wait (which drifts by the round trip).
+    // The wait left the database a few milliseconds ago: the reset is still midnight, exactly.
     const midnight = Date.parse('2026-11-25T00:00:00.000Z');
-    const daily = toApplicationFailure(new RateBudgetTimeoutError('DAILY', midnight - NOW + 3, midnight), { now: NOW });
+    const daily = toApplicationFailure(new RateBudgetTimeoutError('DAILY', midnight - NOW + 3), { now: NOW });
     expect([daily.type, daily.nonRetryable, details(daily).resetAt]).toEqual([T.DailyLimit, true, '2026-11-25T00:00:00.000Z']);
   });
 

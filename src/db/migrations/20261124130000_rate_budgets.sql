@@ -34,8 +34,7 @@ create table rate_daily (
 
 -- One permit attempt in one round trip: prune the window, apply the priority share, check a
 -- 429 block, the window and the daily quota, and record the permit. Returns whether it was
--- granted, else how long to wait, until when on this clock, and which budget said no ('window'
--- or 'daily').
+-- granted, else how long to wait and which budget said no ('window' or 'daily').
 create function take_rate_permit(
   p_key text,
   p_window_ms integer,
@@ -45,7 +44,7 @@ create function take_rate_permit(
   p_portal_id bigint,
   p_daily_max integer, -- null: these calls do not count against the daily quota (OAuth)
   p_now bigint         -- null: the database clock, the one clock every worker shares
-) returns table (granted boolean, wait_ms bigint, ready_at bigint, budget text)
+) returns table (granted boolean, wait_ms bigint, budget text)
 language plpgsql as $$
 declare
   now_ms bigint := coalesce(p_now, floor(extract(epoch from clock_timestamp()) * 1000)::bigint);
@@ -126,7 +125,6 @@ begin
     end if;
   end if;
 
-  ready_at := now_ms + wait_ms;
   if granted then
     live := live || now_ms;
   end if;
