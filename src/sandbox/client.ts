@@ -45,6 +45,11 @@ export interface AssociationRef {
   typeId?: number;
 }
 
+export interface RateStats {
+  requests: number;
+  rejected: Record<string, number>;
+}
+
 export class SandboxControlError extends Error {
   constructor(
     readonly status: number,
@@ -70,8 +75,8 @@ export class SandboxClient {
     return this.call('PATCH', `/portals/${portalId}`, patch);
   }
 
-  /** A static private-app token for the portal (generated when `token` is omitted). */
-  createToken(portalId: number, opts: { token?: string; scopes?: string[]; appId?: number } = {}): Promise<{ token: string; portalId: number }> {
+  /** A static private-app token for the portal (generated when `token` is omitted); its own private app unless `appId` is given. */
+  createToken(portalId: number, opts: { token?: string; scopes?: string[]; appId?: number } = {}): Promise<{ token: string; portalId: number; appId: number }> {
     return this.call('POST', `/portals/${portalId}/tokens`, opts);
   }
 
@@ -159,7 +164,8 @@ export class SandboxClient {
 
   counters(): Promise<{
     requests: { total: number; byStatus: Record<string, number>; byRoute: Record<string, number>; byPortal: Record<string, number> };
-    rateLimits: { portals: Record<string, { requests: number; rejected: Record<string, number> }>; rejected: number };
+    /** Per portal: all its requests and 429s, and the same per app (keyed by app id). */
+    rateLimits: { portals: Record<string, RateStats & { apps: Record<string, RateStats> }>; rejected: number };
     webhooks: Record<string, number>;
     faults: Record<string, number>;
   }> {

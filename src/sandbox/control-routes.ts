@@ -105,8 +105,8 @@ export function createControlRouter(deps: ControlDeps): Router {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const token = typeof b.token === 'string' && b.token !== '' ? b.token : `pat-na1-${randomBytes(16).toString('hex')}`;
     const scopes = Array.isArray(b.scopes) ? b.scopes.map(String) : [];
-    deps.tokens.addStaticToken(token, portal.settings.portalId, { scopes, ...(typeof b.appId === 'number' ? { appId: b.appId } : {}) });
-    res.status(201).json({ token, portalId: portal.settings.portalId });
+    const appId = deps.tokens.addStaticToken(token, portal.settings.portalId, { scopes, ...(typeof b.appId === 'number' ? { appId: b.appId } : {}) });
+    res.status(201).json({ token, portalId: portal.settings.portalId, appId });
   });
 
   r.post('/__sandbox/apps', (req, res) => {
@@ -250,7 +250,7 @@ export function createControlRouter(deps: ControlDeps): Router {
   });
 
   r.get('/__sandbox/counters', (_req, res) => {
-    const portals = Object.fromEntries([...store.portals.keys()].map((id) => [id, deps.rateLimiter.portalStats(id)]));
+    const portals = Object.fromEntries([...store.portals.keys()].map((id) => [id, { ...deps.rateLimiter.portalStats(id), apps: deps.rateLimiter.appStatsOf(id) }]));
     res.json({ requests: deps.counters, rateLimits: { portals, rejected: deps.rateLimiter.totalRejected() }, webhooks: deps.webhooks.stats(), faults: deps.faults.stats() });
   });
 

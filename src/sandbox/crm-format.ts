@@ -7,7 +7,7 @@ import { propertyHistory, propertyValue, type CrmRecord, type ObjectTable, type 
 /** The portal and write context of an authenticated call (`requireAuth` sets `res.locals.auth`). */
 export function caller(store: Store, res: Response): { portal: Portal; ctx: WriteContext } {
   const { portalId, appId } = res.locals.auth as AuthContext;
-  return { portal: store.portal(portalId), ctx: { source: 'API', ...(appId !== undefined ? { sourceId: String(appId) } : {}) } };
+  return { portal: store.portal(portalId), ctx: { source: 'API', sourceId: String(appId) } };
 }
 
 /** Array params arrive as repeated keys (`properties=a&properties=b`) or comma lists; accept both. */

@@ -1,7 +1,8 @@
-// HubSpot rate limits (HUBSPOT.md §5): a rolling ten-second budget per portal (private apps) or
-// per app+portal (OAuth), 5 searches per second per portal, and a daily budget for non-OAuth
-// calls that resets at midnight in the portal's time zone. Every allowed request is logged per
-// budget key so tests can prove a client never exceeded its budget in any window.
+// HubSpot rate limits (HUBSPOT.md §5): a rolling ten-second budget per app (each private app has
+// its own; OAuth apps per installing portal), 5 searches per second per portal, and a daily budget
+// per portal for non-OAuth calls that resets at midnight in the portal's time zone. Every allowed
+// request is logged per budget key, and private-app calls also per portal, so tests can prove a
+// client never exceeded a budget in any window.
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { SandboxClock } from './types.js';
@@ -13,6 +14,7 @@ export type CallKind = 'crm' | 'search' | 'oauth';
 
 export interface RateCheckInput {
   portalId: number;
+  /** The calling app: a private app's own id, or the OAuth app's. */
   appId?: number;
   kind: CallKind;
 }
@@ -54,6 +56,7 @@ export interface RateLimiterOptions {
   retryAfter?: boolean;
 }
 
+/** Requests and 429s of a whole portal (every app and token), or of one app in it. */
 export interface PortalRateStats {
   requests: number;
   rejected: Record<PolicyName, number>;
@@ -79,6 +82,8 @@ export class RateLimiter {
   private readonly budgets = new Map<string, Budget>();
   private readonly daily = new Map<number, { day: string; used: number }>();
   private readonly stats = new Map<number, PortalRateStats>();
+  /** `${portalId}:${appId}` → the same counts for one app of the portal. */
+  private readonly appStatsByKey = new Map<string, PortalRateStats>();
 
   constructor(
     private readonly clock: SandboxClock,
@@ -107,8 +112,8 @@ export class RateLimiter {
   }
 
   check(input: RateCheckInput): RateCheck {
-    const stats = this.statsFor(input.portalId);
-    stats.requests++;
+    const stats = [this.statsFor(input.portalId), this.appStatsFor(input.portalId, input.appId ?? 0)];
+    for (const s of stats) s.requests++;
     if (!this.enabled) return { allowed: true, headers: {} };
 
     const now = this.clock.now();
@@ -137,7 +142,7 @@ export class RateLimiter {
     };
 
     const reject = (policyName: PolicyName, retryAfterMs: number): RateCheck => {
-      stats.rejected[policyName]++;
+      for (const s of stats) s.rejected[policyName]++;
       const h = headers(max - inWindow, daily?.used ?? 0);
       if (this.retryAfter) h['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
       return { allowed: false, status: 429, headers: h, body: rateLimitedBody(policyName) };
@@ -149,11 +154,15 @@ export class RateLimiter {
       return reject(input.kind === 'search' ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING', oldest + windowMs - now);
     }
     budget.log.push(now);
+    if (input.kind === 'crm') this.budget(portalLogKey(input.portalId)).log.push(now);
     if (daily) daily.used++;
     return { allowed: true, headers: headers(max - inWindow - 1, daily?.used ?? 0) };
   }
 
-  /** Timestamps of every request the budget let through, oldest first. */
+  /**
+   * Timestamps of every request a budget let through, oldest first: a `budgetKey`, or
+   * `crm:{portalId}` for every private-app call of the portal, whichever app made it.
+   */
   requestLog(key: string): readonly number[] {
     return this.budgets.get(key)?.log ?? [];
   }
@@ -162,9 +171,26 @@ export class RateLimiter {
     return [...this.budgets.keys()];
   }
 
+  /** Every request and 429 of the portal, whichever app or token made it. */
   portalStats(portalId: number): PortalRateStats {
     const s = this.statsFor(portalId);
     return { requests: s.requests, rejected: { ...s.rejected } };
+  }
+
+  /** The requests and 429s of one app (private or OAuth) in the portal. */
+  appStats(portalId: number, appId: number): PortalRateStats {
+    const s = this.appStatsFor(portalId, appId);
+    return { requests: s.requests, rejected: { ...s.rejected } };
+  }
+
+  /** Per-app counts of the portal, keyed by app id, for the apps that called it. */
+  appStatsOf(portalId: number): Record<string, PortalRateStats> {
+    const out: Record<string, PortalRateStats> = {};
+    for (const [key, s] of this.appStatsByKey) {
+      const [portal, appId] = key.split(':');
+      if (Number(portal) === portalId) out[appId!] = { requests: s.requests, rejected: { ...s.rejected } };
+    }
+    return out;
   }
 
   totalRejected(policyName?: PolicyName): number {
@@ -180,6 +206,7 @@ export class RateLimiter {
     this.budgets.clear();
     this.daily.clear();
     this.stats.clear();
+    this.appStatsByKey.clear();
   }
 
   private budget(key: string): Budget {
@@ -190,7 +217,14 @@ export class RateLimiter {
 
   private statsFor(portalId: number): PortalRateStats {
     let s = this.stats.get(portalId);
-    if (!s) this.stats.set(portalId, (s = { requests: 0, rejected: { TEN_SECONDLY_ROLLING: 0, DAILY: 0, SECONDLY: 0 } }));
+    if (!s) this.stats.set(portalId, (s = emptyStats()));
+    return s;
+  }
+
+  private appStatsFor(portalId: number, appId: number): PortalRateStats {
+    const key = `${portalId}:${appId}`;
+    let s = this.appStatsByKey.get(key);
+    if (!s) this.appStatsByKey.set(key, (s = emptyStats()));
     return s;
   }
 
@@ -206,10 +240,20 @@ export class RateLimiter {
   }
 }
 
-/** The budget a request draws on: per portal for private apps, per app+portal for OAuth, per portal for search. */
+/** The ten-second budget a request draws on: per private app, per OAuth app and portal, per portal for search. */
 export function budgetKey(input: RateCheckInput): string {
   if (input.kind === 'oauth') return `oauth:${input.appId ?? 0}:${input.portalId}`;
-  return `${input.kind}:${input.portalId}`;
+  if (input.kind === 'crm') return `crm:${input.portalId}:app:${input.appId ?? 0}`;
+  return `search:${input.portalId}`;
+}
+
+/** Every private-app call of a portal: what its daily limit counts, and what hubsync's per-portal budget shapes. */
+function portalLogKey(portalId: number): string {
+  return `crm:${portalId}`;
+}
+
+function emptyStats(): PortalRateStats {
+  return { requests: 0, rejected: { TEN_SECONDLY_ROLLING: 0, DAILY: 0, SECONDLY: 0 } };
 }
 
 /** The largest number of timestamps inside any half-open window `[t, t + windowMs)`. */

@@ -82,7 +82,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const a = res.locals.auth as AuthContext | undefined;
       if (!a) return undefined;
       const kind = req.method === 'POST' && /\/search$/.test(req.path) ? 'search' : a.kind === 'oauth' ? 'oauth' : 'crm';
-      return { portalId: a.portalId, kind, ...(a.appId !== undefined ? { appId: a.appId } : {}) };
+      return { portalId: a.portalId, appId: a.appId, kind };
     }),
   );
   // Faults apply to HubSpot's API only, never to the control API (mounted above).

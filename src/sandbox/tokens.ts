@@ -17,7 +17,8 @@ export type AuthKind = 'oauth' | 'private-app';
 
 export interface AuthContext {
   portalId: number;
-  appId?: number;
+  /** The OAuth app, or the private app a static token belongs to. */
+  appId: number;
   kind: AuthKind;
   scopes: string[];
 }
@@ -84,10 +85,14 @@ interface AuthorizationCode extends Installation {
 
 interface StaticTokenRecord {
   portalId: number;
-  appId?: number;
+  /** The private app the token belongs to (each has its own ten-second rate limit). */
+  appId: number;
   scopes: string[];
   revoked: boolean;
 }
+
+/** Ids of the private apps minted for tokens created without one; far from the OAuth app ids tests pick. */
+const FIRST_PRIVATE_APP_ID = 90_000_001;
 
 const CREDENTIALS_NOT_FOUND =
   'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
@@ -100,6 +105,7 @@ export class TokenRegistry {
   private readonly codes = new Map<string, AuthorizationCode>();
   private readonly staticTokens = new Map<string, StaticTokenRecord>();
   private readonly refreshAttemptsByPortal = new Map<number, number>();
+  private nextPrivateAppId = FIRST_PRIVATE_APP_ID;
   /** Refresh grants whose token the registry never issued: no portal to charge them to. */
   unknownRefreshAttempts = 0;
 
@@ -126,14 +132,14 @@ export class TokenRegistry {
     this.options.rotateRefreshTokens = rotate;
   }
 
-  /** A private-app token or service key: static, never expires, cannot be refreshed. */
-  addStaticToken(token: string, portalId: number, opts: { scopes?: string[]; appId?: number } = {}): void {
-    this.staticTokens.set(token, {
-      portalId,
-      scopes: opts.scopes ?? [],
-      revoked: false,
-      ...(opts.appId === undefined ? {} : { appId: opts.appId }),
-    });
+  /**
+   * A private-app token or service key: static, never expires, cannot be refreshed. Without an
+   * `appId` the token is its own private app; returns the app id.
+   */
+  addStaticToken(token: string, portalId: number, opts: { scopes?: string[]; appId?: number } = {}): number {
+    const appId = opts.appId ?? this.nextPrivateAppId++;
+    this.staticTokens.set(token, { portalId, appId, scopes: opts.scopes ?? [], revoked: false });
+    return appId;
   }
 
   /** What the authorize page does once the user picks a portal and consents. */
@@ -236,15 +242,7 @@ export class TokenRegistry {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorizationHeader ?? '');
     const token = match?.[1];
     const fixed = token === undefined ? undefined : this.staticTokens.get(token);
-    if (fixed && !fixed.revoked) {
-      return {
-        ok: true,
-        portalId: fixed.portalId,
-        kind: 'private-app',
-        scopes: fixed.scopes,
-        ...(fixed.appId === undefined ? {} : { appId: fixed.appId }),
-      };
-    }
+    if (fixed && !fixed.revoked) return { ok: true, portalId: fixed.portalId, appId: fixed.appId, kind: 'private-app', scopes: fixed.scopes };
     const record = token === undefined ? undefined : this.accessTokens.get(token);
     if (!record || record.revoked) return unauthorized('INVALID_AUTHENTICATION', CREDENTIALS_NOT_FOUND);
     const expiredMs = this.clock.now() - record.expiresAt;

@@ -16,18 +16,26 @@ class ManualClock implements SandboxClock {
 
 const PORTAL = 501;
 const PAT = 'pat-na1-rate';
+/** A second private app in the same portal. */
+const OTHER_PAT = 'pat-na1-rate-other';
+/** A second token of the first private app. */
+const SAME_APP_PAT = 'pat-na1-rate-same-app';
 const START = Date.UTC(2026, 0, 15, 12, 0, 0);
 
 let clock: ManualClock;
 let limiter: RateLimiter;
 let tokens: TokenRegistry;
 let oauthToken: string;
+let patApp: number;
+let otherApp: number;
 let server: Served;
 
 beforeAll(async () => {
   clock = new ManualClock(START);
   tokens = new TokenRegistry(clock);
-  tokens.addStaticToken(PAT, PORTAL);
+  patApp = tokens.addStaticToken(PAT, PORTAL);
+  otherApp = tokens.addStaticToken(OTHER_PAT, PORTAL);
+  tokens.addStaticToken(SAME_APP_PAT, PORTAL, { appId: patApp });
   tokens.registerApp({ appId: 9, clientId: 'c9', clientSecret: 's9' });
   limiter = new RateLimiter(clock);
   const app = express();
@@ -131,6 +139,28 @@ describe('ten-secondly rolling limit', () => {
     expect(limiter.requestLog(budgetKey({ portalId: PORTAL, appId: 9, kind: 'oauth' }))).toHaveLength(1);
   });
 
+  it('gives each private app its own ten-second budget; tokens of one app share it', async () => {
+    expect(otherApp).not.toBe(patApp);
+    for (let i = 0; i < 60; i++) expect((await list(PAT)).status).toBe(200);
+    for (let i = 0; i < 40; i++) expect((await list(SAME_APP_PAT)).status).toBe(200);
+    expect((await list(PAT)).status).toBe(429);
+    expect((await list(SAME_APP_PAT)).status).toBe(429);
+    const other = await list(OTHER_PAT);
+    expect(other.status).toBe(200);
+    expect(other.headers.get('x-hubspot-ratelimit-remaining')).toBe('99');
+    for (let i = 0; i < 99; i++) expect((await list(OTHER_PAT)).status).toBe(200);
+    expect((await list(OTHER_PAT)).status).toBe(429);
+
+    // The portal's counters still cover every app; each app's are kept beside them.
+    expect(limiter.portalStats(PORTAL)).toEqual({ requests: 203, rejected: { TEN_SECONDLY_ROLLING: 3, DAILY: 0, SECONDLY: 0 } });
+    expect(limiter.appStats(PORTAL, patApp)).toEqual({ requests: 102, rejected: { TEN_SECONDLY_ROLLING: 2, DAILY: 0, SECONDLY: 0 } });
+    expect(limiter.appStats(PORTAL, otherApp)).toEqual({ requests: 101, rejected: { TEN_SECONDLY_ROLLING: 1, DAILY: 0, SECONDLY: 0 } });
+    expect(Object.keys(limiter.appStatsOf(PORTAL)).sort()).toEqual([String(patApp), String(otherApp)].sort());
+    expect(maxInAnyWindow(limiter.requestLog(budgetKey({ portalId: PORTAL, appId: patApp, kind: 'crm' })), 10_000)).toBe(100);
+    // Every private-app call of the portal, whichever app made it.
+    expect(limiter.requestLog(`crm:${PORTAL}`)).toHaveLength(200);
+  });
+
   it('never lets more than the budget through in any rolling window', async () => {
     let seed = 7;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -138,7 +168,7 @@ describe('ten-secondly rolling limit', () => {
       clock.t += Math.floor(rand() * 120);
       await list();
     }
-    const log = limiter.requestLog(budgetKey({ portalId: PORTAL, kind: 'crm' }));
+    const log = limiter.requestLog(budgetKey({ portalId: PORTAL, appId: patApp, kind: 'crm' }));
     expect(limiter.portalStats(PORTAL).rejected.TEN_SECONDLY_ROLLING).toBeGreaterThan(0);
     expect(maxInAnyWindow(log, 10_000)).toBe(100);
   });
@@ -187,6 +217,21 @@ describe('search and daily limits', () => {
     } finally {
       limiter.setLimits(PORTAL, { daily: 250_000 });
       limiter.setTimeZone(PORTAL, 'UTC');
+    }
+  });
+
+  it('counts the daily limit per portal, across its private apps', async () => {
+    limiter.setLimits(PORTAL, { daily: 5 });
+    try {
+      for (let i = 0; i < 3; i++) expect((await list(PAT)).status).toBe(200);
+      for (let i = 0; i < 2; i++) expect((await list(OTHER_PAT)).status).toBe(200);
+      const res = await list(OTHER_PAT);
+      expect(res.status).toBe(429);
+      expect(await res.json()).toMatchObject({ policyName: 'DAILY' });
+      expect((await list(PAT)).status).toBe(429);
+      expect(limiter.portalStats(PORTAL).rejected.DAILY).toBe(2);
+    } finally {
+      limiter.setLimits(PORTAL, { daily: 250_000 });
     }
   });
 

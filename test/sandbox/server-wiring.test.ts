@@ -46,6 +46,33 @@ describe('HubSpot middleware', () => {
   });
 });
 
+describe('private apps', () => {
+  it('each token the control API creates is its own private app with its own ten-second budget; counters keep the portal total', async () => {
+    const sandbox = createSandbox();
+    const server = await sandbox.listen(0);
+    try {
+      const control = new SandboxClient(server.url);
+      await control.createPortal({ portalId: 888101 });
+      const [a, b] = [await control.createToken(888101), await control.createToken(888101)];
+      expect(a.appId).not.toBe(b.appId);
+      const call = (token: string) => fetch(`${server.url}/crm/v3/objects/contacts`, { headers: { authorization: `Bearer ${token}` } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 101; i++) statuses.push((await call(a.token)).status);
+      expect(statuses.slice(0, 100).every((s) => s === 200)).toBe(true);
+      expect(statuses[100]).toBe(429);
+      expect((await call(b.token)).status).toBe(200);
+      const { rateLimits } = await control.counters();
+      expect(rateLimits.portals['888101']).toMatchObject({
+        requests: 102,
+        rejected: { TEN_SECONDLY_ROLLING: 1 },
+        apps: { [a.appId]: { requests: 101, rejected: { TEN_SECONDLY_ROLLING: 1 } }, [b.appId]: { requests: 1, rejected: { TEN_SECONDLY_ROLLING: 0 } } },
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('OAuth install and webhooks', () => {
   it('delivers a signed-up app’s webhook for a change made through its OAuth token', async () => {
     const received: Record<string, unknown>[] = [];
