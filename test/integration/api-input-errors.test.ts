@@ -1,6 +1,12 @@
 // Promise 7: bad input gets a clear 4xx that names the problem and reaches no workflow.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.js';
+// Also readiness: 503 naming what is down while /healthz stays 200.
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../src/embedded/free-port.js';
+import { createDataConverter } from '../../src/temporal/data-converter.js';
+import { serveAppWith, type ServedApp } from '../support/app-with.js';
+import { eventually, startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;
 
@@ -89,5 +95,91 @@ describe('management routes', () => {
     const ready = await fetch(`${stack.apiUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
+  });
+});
+
+describe('GET /readyz when a dependency is down', () => {
+  const served: ServedApp[] = [];
+  const pools: pg.Pool[] = [];
+  afterAll(async () => {
+    for (const app of served) await app.close();
+    for (const pool of pools) await pool.end();
+  });
+
+  /** A pool whose PostgreSQL is gone: nothing listens on its port. */
+  async function deadPool(): Promise<pg.Pool> {
+    const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` });
+    pools.push(pool);
+    return pool;
+  }
+
+  /** A client of the real Temporal server whose connection was closed, as after a lost connection. */
+  async function closedTemporal(): Promise<Client> {
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    await connection.close();
+    return new Client({ connection, namespace: 'default', dataConverter: createDataConverter([stack.cipherKey]) });
+  }
+
+  async function probe(app: ServedApp): Promise<{ ready: Response; body: any; health: Response }> {
+    const ready = await fetch(`${app.url}/readyz`);
+    return { ready, body: await ready.json(), health: await fetch(`${app.url}/healthz`) };
+  }
+
+  it('answers 503 naming PostgreSQL when its server is unreachable, and /healthz stays 200', async () => {
+    const app = await serveAppWith(stack, { pool: await deadPool() });
+    served.push(app);
+    const { ready, body, health } = await probe(app);
+    expect(ready.status).toBe(503);
+    expect(body).toEqual({ status: 'not_ready', checks: { postgres: expect.stringMatching(/^unavailable: .*ECONNREFUSED/), temporal: 'ok' } });
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers 503 naming Temporal when its connection is closed, and /healthz stays 200', async () => {
+    const app = await serveAppWith(stack, { temporal: await closedTemporal() });
+    served.push(app);
+    const { ready, body, health } = await probe(app);
+    expect(ready.status).toBe(503);
+    expect(body).toEqual({ status: 'not_ready', checks: { postgres: 'ok', temporal: expect.stringMatching(/^unavailable: /) } });
+    expect(health.status).toBe(200);
+  });
+
+  it('answers within seconds when Temporal does not answer at all, naming both when both are down', async () => {
+    // Nothing listens there: the SDK would retry for about 20 s without the probe's own deadline.
+    const unreachable = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}` }), namespace: 'default' });
+    const app = await serveAppWith(stack, { temporal: unreachable, pool: await deadPool() });
+    served.push(app);
+    const started = Date.now();
+    const { ready, body } = await probe(app);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(ready.status).toBe(503);
+    expect(body.checks.postgres).toMatch(/^unavailable: /);
+    expect(body.checks.temporal).toMatch(/^unavailable: /);
+    // Not closed: the SDK's retries of the abandoned call still run, and would throw on a closed channel.
+  });
+});
+
+describe('POST /connections/:id/resync refuses invalid parameters before any workflow', () => {
+  let id: string;
+
+  beforeAll(async () => {
+    const response = await stack.api('/connections', { method: 'POST', json: { accessToken: 'pat-na1-valid-token', objectTypes: ['contacts'] } });
+    expect(response.status).toBe(201);
+    ({ id } = (await response.json()) as { id: string });
+    await eventually(async () => ((await (await stack.api(`/connections/${id}`)).json()) as any).live?.status === 'active' || undefined, 30_000, 'the connection active');
+    // With no worker, an update that reached the workflow would wait for one until the API's
+    // 10 s deadline: a quick 400 can only come from the API. (An update its validator rejects
+    // leaves no event in the history, so the history could not tell.)
+    await stack.stopWorker();
+  });
+
+  it.each([
+    ['an object type the connection does not sync', { objectType: 'deals' }, 'objectType: deals is not synced by this connection (it syncs contacts)'],
+    ['a since that is not an ISO time', { since: 'yesterday' }, 'since: expected an ISO time'],
+    ['a since without a UTC offset', { objectType: 'contacts', since: '2026-01-01T00:00:00' }, 'since:'],
+  ])('%s → 400 naming it, answered without the workflow', async (_what, body, message) => {
+    const started = Date.now();
+    await expectError(await stack.api(`/connections/${id}/resync`, { method: 'POST', json: body }), 400, 'invalid_request', message);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -47,7 +47,7 @@ export const listQuery = z
 export const resyncBody = z
   .object({
     objectType: z.string().regex(OBJECT_TYPE_PATTERN, 'expected an object type this connection syncs').optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
+    since: z.iso.datetime({ offset: true, error: 'expected an ISO time with a UTC offset, e.g. 2026-01-01T00:00:00Z' }).optional(),
   })
   .strict();
 
@@ -112,8 +112,13 @@ export function connectionRoutes(deps: ApiDeps): Router {
   });
 
   /** Runs a control update on the connection's workflow; a refusal by the workflow is a 409 with its reason. */
-  async function control(req: Request, action: string, update: Pick<UpdateDefinition<ConnectionStatusView>, 'name'>, arg?: unknown): Promise<ConnectionStatusView> {
-    const connection = await findConnection(pool, req);
+  async function control(
+    target: Request | ConnectionRow,
+    action: string,
+    update: Pick<UpdateDefinition<ConnectionStatusView>, 'name'>,
+    arg?: unknown,
+  ): Promise<ConnectionStatusView> {
+    const connection = 'workflowId' in target ? target : await findConnection(pool, target);
     // An operator's change to a connection: who asked is the token, what and where is this line.
     deps.log.info({ connectionId: connection.id, workflowId: connection.workflowId, action }, 'connection control');
     try {
@@ -149,7 +154,14 @@ export function connectionRoutes(deps: ApiDeps): Router {
 
   router.post('/connections/:id/resync', async (req, res) => {
     const body = parseInput(resyncBody, req.body ?? {});
-    res.json(await control(req, 'resync', resyncUpdate, body));
+    const connection = await findConnection(pool, req);
+    // The workflow's validator would refuse it too, but as a 409 after a round trip: a type the
+    // connection does not sync is the caller's mistake, answered here before any workflow sees it.
+    // The stored row follows every config update (PATCH writes it back), so it knows the types.
+    if (body.objectType !== undefined && !connection.objectTypes.includes(body.objectType)) {
+      throw new HttpError(400, 'invalid_request', `objectType: ${body.objectType} is not synced by this connection (it syncs ${connection.objectTypes.join(', ')})`);
+    }
+    res.json(await control(connection, 'resync', resyncUpdate, body));
   });
 
   router.delete('/connections/:id', async (req, res) => {
