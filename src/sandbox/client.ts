@@ -2,11 +2,13 @@
 import type { GroundTruth } from './control-routes.js';
 import type { FaultConfig } from './faults.js';
 import type { Tier } from './rate-limits.js';
+import type { LoggedRequest, RequestLogFilter } from './request-log.js';
 import type { SeedOptions, SeedResult } from './seed.js';
 import type { TokenResponseBody } from './tokens.js';
 import type { DeliveryOptions } from './webhooks.js';
 
 export type { GroundTruth, GroundTruthAssociation, GroundTruthRecord } from './control-routes.js';
+export type { LoggedRequest, RequestLogFilter } from './request-log.js';
 
 export interface PortalInfo {
   portalId: number;
@@ -158,8 +160,28 @@ export class SandboxClient {
     return this.call('DELETE', portalId === undefined ? '/faults' : `/faults/${portalId}`);
   }
 
-  advanceClock(ms: number): Promise<{ now: number }> {
+  advanceClock(ms: number): Promise<{ now: number; scale: number }> {
     return this.call('POST', '/clock/advance', { ms });
+  }
+
+  clock(): Promise<{ now: number; scale: number }> {
+    return this.call('GET', '/clock');
+  }
+
+  /** 1 = real time, 60 = a simulated minute per real second, 0 = frozen. */
+  setTimeScale(scale: number): Promise<{ now: number; scale: number }> {
+    return this.call('PUT', '/clock/scale', { scale });
+  }
+
+  /** Refresh-token rotation and access-token lifetime for tokens issued from now on. */
+  configureOAuth(opts: { rotateRefreshTokens?: boolean; accessTokenTtlSeconds?: number }): Promise<{ rotateRefreshTokens: boolean; accessTokenTtlSeconds: number }> {
+    return this.call('PUT', '/oauth', opts);
+  }
+
+  /** HubSpot-path requests the simulator answered, oldest first (the latest `limit`, default 1,000). */
+  requests(filter: RequestLogFilter = {}): Promise<{ total: number; results: LoggedRequest[] }> {
+    const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    return this.call('GET', `/requests${query.size > 0 ? `?${query}` : ''}`);
   }
 
   counters(): Promise<{

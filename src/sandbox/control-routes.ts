@@ -4,7 +4,7 @@
 import { DERIVED } from './properties.js';
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request } from 'express';
-import { HubSpotError, notFound, validation } from './crm-errors.js';
+import { notFound, validation } from './crm-errors.js';
 import { formatRecord, iso } from './crm-format.js';
 import { seedPortal, type SeedOptions } from './seed.js';
 import { propertyValue, type ObjectTable, type Portal, type Store, type WriteContext } from './store.js';
@@ -12,6 +12,9 @@ import type { RateLimiter, Tier } from './rate-limits.js';
 import type { TokenRegistry } from './tokens.js';
 import type { DeliveryOptions, WebhookDispatcher } from './webhooks.js';
 import type { FaultInjector } from './faults.js';
+import type { RequestLog } from './request-log.js';
+import type { AdjustableClock } from './types.js';
+import { z } from 'zod';
 
 export interface RequestCounters {
   total: number;
@@ -23,11 +26,39 @@ export interface RequestCounters {
 
 export interface ControlDeps {
   store: Store;
+  clock: AdjustableClock;
   tokens: TokenRegistry;
   rateLimiter: RateLimiter;
   webhooks: WebhookDispatcher;
   faults: FaultInjector;
   counters: RequestCounters;
+  requestLog: RequestLog;
+}
+
+const requestLogQuery = z
+  .object({
+    portalId: z.coerce.number().int().optional(),
+    pathPrefix: z.string().startsWith('/').optional(),
+    since: z.coerce.number().optional(),
+    limit: z.coerce.number().int().positive().max(10_000).default(1_000),
+  })
+  .strict();
+
+const clockScaleBody = z.object({ scale: z.number().min(0) }).strict();
+
+const oauthBody = z
+  .object({
+    rotateRefreshTokens: z.boolean().optional(),
+    /** HubSpot's is 1800; shorter lets a test see expiry without moving the clock. */
+    accessTokenTtlSeconds: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/** Parses control-API input; a mismatch is a 400 naming every problem. */
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) throw validation(z.prettifyError(parsed.error));
+  return parsed.data;
 }
 
 export interface GroundTruthRecord {
@@ -243,10 +274,28 @@ export function createControlRouter(deps: ControlDeps): Router {
   r.post('/__sandbox/clock/advance', (req, res) => {
     const ms = Number((req.body as { ms?: unknown })?.ms);
     if (!Number.isFinite(ms)) throw validation('ms must be a number');
-    const clock = store.clock as { advance?: (ms: number) => void };
-    if (!clock.advance) throw new HubSpotError(400, 'VALIDATION_ERROR', 'This sandbox clock cannot be moved');
-    clock.advance(ms);
-    res.json({ now: store.clock.now() });
+    deps.clock.advance(ms);
+    res.json({ now: deps.clock.now(), scale: deps.clock.timeScale });
+  });
+
+  r.get('/__sandbox/clock', (_req, res) => {
+    res.json({ now: deps.clock.now(), scale: deps.clock.timeScale });
+  });
+
+  /** Speeds simulated time up (60: a minute per real second) or freezes it (0). */
+  r.put('/__sandbox/clock/scale', (req, res) => {
+    deps.clock.setScale(parse(clockScaleBody, req.body).scale);
+    res.json({ now: deps.clock.now(), scale: deps.clock.timeScale });
+  });
+
+  r.put('/__sandbox/oauth', (req, res) => {
+    deps.tokens.configure(parse(oauthBody, req.body));
+    const { rotateRefreshTokens, accessTokenTtlSeconds } = deps.tokens.options;
+    res.json({ rotateRefreshTokens, accessTokenTtlSeconds });
+  });
+
+  r.get('/__sandbox/requests', (req, res) => {
+    res.json(deps.requestLog.query(parse(requestLogQuery, req.query)));
   });
 
   r.get('/__sandbox/counters', (_req, res) => {

@@ -10,6 +10,7 @@ import { errorHandler, HubSpotError, sendError } from './crm-errors.js';
 import { createFaultsRouter, FaultInjector, faultMiddleware } from './faults.js';
 import { createMetaRouter } from './meta-routes.js';
 import { RateLimiter, rateLimitMiddleware, type RateLimiterOptions } from './rate-limits.js';
+import { RequestLog } from './request-log.js';
 import { seedPortal } from './seed.js';
 import { Store } from './store.js';
 import { createTimelineRouter, TimelineStore } from './timeline.js';
@@ -31,6 +32,8 @@ export interface SandboxOptions {
   hubspotMiddleware?: RequestHandler[];
   /** Extra routers mounted beside the control API (e.g. a fault-injection control router). */
   controlRouters?: Router[];
+  /** How many HubSpot-path requests the request log keeps (oldest out first). */
+  requestLogSize?: number;
 }
 
 export interface Sandbox {
@@ -43,6 +46,7 @@ export interface Sandbox {
   timeline: TimelineStore;
   faults: FaultInjector;
   counters: RequestCounters;
+  requestLog: RequestLog;
   listen(port?: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
 }
 
@@ -61,12 +65,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const timeline = new TimelineStore(clock);
   const faults = new FaultInjector(clock, options.faultSeed ?? 1);
   const counters: RequestCounters = { total: 0, byStatus: {}, byRoute: {}, byPortal: {} };
+  const requestLog = new RequestLog(options.requestLogSize);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(countRequests(counters));
-  app.use(createControlRouter({ store, tokens, rateLimiter, webhooks, faults, counters }));
+  app.use(countRequests(counters, requestLog, clock));
+  app.use(createControlRouter({ store, clock, tokens, rateLimiter, webhooks, faults, counters, requestLog }));
   app.use(createFaultsRouter(faults));
   for (const router of options.controlRouters ?? []) app.use(router);
 
@@ -106,6 +111,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     timeline,
     faults,
     counters,
+    requestLog,
     listen: (port = 0, host = '127.0.0.1') => listen(app, port, host, () => webhooks.close()),
   };
 }
@@ -128,17 +134,26 @@ function listen(app: Express, port: number, host: string, onClose: () => void): 
   });
 }
 
-function countRequests(counters: RequestCounters): RequestHandler {
+function countRequests(counters: RequestCounters, log: RequestLog, clock: AdjustableClock): RequestHandler {
   return (req, res, next) => {
     if (req.path.startsWith('/__sandbox')) return next();
+    // Routers may rewrite req.url on the way: keep the path as the client sent it.
+    const path = req.path;
     res.on('finish', () => {
       counters.total++;
       const status = String(res.statusCode);
       counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
-      const route = `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+      const route = `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? path}`;
       counters.byRoute[route] = (counters.byRoute[route] ?? 0) + 1;
-      const portalId = (res.locals.auth as AuthContext | undefined)?.portalId;
-      if (portalId !== undefined) counters.byPortal[portalId] = (counters.byPortal[portalId] ?? 0) + 1;
+      const auth = res.locals.auth as AuthContext | undefined;
+      if (auth) counters.byPortal[auth.portalId] = (counters.byPortal[auth.portalId] ?? 0) + 1;
+      log.record({
+        method: req.method,
+        path,
+        ...(auth ? { portalId: auth.portalId, appId: auth.appId, tokenKind: auth.kind } : {}),
+        status: res.statusCode,
+        at: clock.now(),
+      });
     });
     next();
   };

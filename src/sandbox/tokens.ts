@@ -132,6 +132,11 @@ export class TokenRegistry {
     this.options.rotateRefreshTokens = rotate;
   }
 
+  /** Changes token behaviour for tokens issued from now on (the control API's knob). */
+  configure(options: TokenRegistryOptions): void {
+    Object.assign(this.options, options);
+  }
+
   /**
    * A private-app token or service key: static, never expires, cannot be refreshed. Without an
    * `appId` the token is its own private app; returns the app id.

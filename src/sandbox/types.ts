@@ -21,6 +21,10 @@ export class AdjustableClock implements SandboxClock {
   }
 
   /** 1 = real time, 60 = a minute of simulated time per real second. */
+  get timeScale(): number {
+    return this.scale;
+  }
+
   setScale(scale: number): void {
     this.anchorVirtual = this.now() - this.offsetMs;
     this.anchorReal = Date.now();
