@@ -136,3 +136,79 @@ describe('a private-app connection', () => {
     expect(stored.rows[0].access_token).not.toContain(TOKEN);
   });
 });
+
+describe('GET /connections over many connections', () => {
+  const OTHER_PORTAL = 700102;
+  const OTHER_TOKEN = 'pat-na1-lifecycle-secret-token-0002';
+  /** Ids in creation order: the first connection above (stopped by now), then one more on its portal and three on another. */
+  let all: string[];
+  let onOther: string[];
+  let paused: string;
+
+  const ids = (body: { connections: Array<{ id: string }> }) => body.connections.map((c) => c.id);
+
+  /** Follows `next` until it is null, as a client would; returns each page's ids. */
+  async function pages(query: string): Promise<string[][]> {
+    const result: string[][] = [];
+    let after: string | null = null;
+    do {
+      const response = await stack.api(`/connections?${query}${after ? `&after=${after}` : ''}`);
+      expect(response.status).toBe(200);
+      const body = await json(response);
+      result.push(ids(body));
+      after = body.next;
+      expect(result.length).toBeLessThan(20);
+    } while (after);
+    return result;
+  }
+
+  beforeAll(async () => {
+    await stack.control.createPortal({ portalId: OTHER_PORTAL });
+    stack.sandbox.tokens.addStaticToken(OTHER_TOKEN, OTHER_PORTAL);
+    const created: string[] = [];
+    for (const [token, portal] of [[TOKEN, PORTAL_ID], [OTHER_TOKEN, OTHER_PORTAL], [OTHER_TOKEN, OTHER_PORTAL], [OTHER_TOKEN, OTHER_PORTAL]] as const) {
+      const response = await stack.api('/connections', { method: 'POST', json: { accessToken: token, objectTypes: ['contacts'] } });
+      expect(response.status).toBe(201);
+      const body = await json(response);
+      expect(body.portalId).toBe(portal);
+      created.push(body.id);
+    }
+    all = ids(await json(await stack.api('/connections')));
+    expect(all).toHaveLength(5);
+    expect(all.slice(1)).toEqual(created);
+    onOther = created.slice(1);
+    paused = onOther[1]!;
+    expect((await stack.api(`/connections/${paused}/pause`, { method: 'POST' })).status).toBe(200);
+    await eventually(async () => ((await dbStatus(paused)) === 'paused' ? true : undefined), 20_000, 'row paused');
+  });
+
+  it('pages with limit and after, `next` naming the last id of a full page, until a page is not full', async () => {
+    const byTwo = await pages('limit=2');
+    expect(byTwo).toEqual([all.slice(0, 2), all.slice(2, 4), all.slice(4)]);
+
+    const first = await json(await stack.api('/connections?limit=2'));
+    expect(first.next).toBe(all[1]);
+    const last = await json(await stack.api(`/connections?limit=2&after=${all[3]}`));
+    expect(last).toMatchObject({ connections: [expect.objectContaining({ id: all[4] })], next: null });
+  });
+
+  it('ends with an empty page when the last page was exactly full', async () => {
+    expect(await pages('limit=5')).toEqual([all, []]);
+    expect(await pages('limit=1')).toEqual([...all.map((id) => [id]), []]);
+  });
+
+  it('filters by status: only the paused one, only the stopped one, the active rest', async () => {
+    expect(ids(await json(await stack.api('/connections?status=paused')))).toEqual([paused]);
+    expect(ids(await json(await stack.api('/connections?status=stopped')))).toEqual([all[0]]);
+    expect(ids(await json(await stack.api('/connections?status=active')))).toEqual(all.slice(1).filter((id) => id !== paused));
+  });
+
+  it('filters by portal, alone, with a status, and page by page', async () => {
+    expect(ids(await json(await stack.api(`/connections?portalId=${OTHER_PORTAL}`)))).toEqual(onOther);
+    expect(ids(await json(await stack.api(`/connections?portalId=${PORTAL_ID}`)))).toEqual(all.slice(0, 2));
+    expect(ids(await json(await stack.api(`/connections?portalId=${OTHER_PORTAL}&status=active`)))).toEqual(onOther.filter((id) => id !== paused));
+    expect(ids(await json(await stack.api(`/connections?portalId=${OTHER_PORTAL}&status=stopped`)))).toEqual([]);
+    expect(await pages(`portalId=${OTHER_PORTAL}&limit=2`)).toEqual([onOther.slice(0, 2), onOther.slice(2)]);
+    expect(ids(await json(await stack.api('/connections?portalId=999999')))).toEqual([]);
+  });
+});
