@@ -1,8 +1,19 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@hubspot/api-client';
-import { markMerged, purgePersonalData, readPropertyNames, replaceAssociations, upsertRecords, writePropertyNames, type MirroredAssociation, type MirroredRecord } from '../db/crm.js';
+import {
+  archivedAmong,
+  dropAssociationsTo,
+  markMerged,
+  purgePersonalData,
+  readPropertyNames,
+  replaceAssociations,
+  upsertRecords,
+  writePropertyNames,
+  type MirroredAssociation,
+  type MirroredRecord,
+} from '../db/crm.js';
 import { inTransaction } from '../db/transaction.js';
-import { associatedTypes } from '../hubspot/associations.js';
+import { associatedTypes, typesAssociatedTo } from '../hubspot/associations.js';
 import { batchRead, describeRecords, listPage, propertyNames, readAssociations, searchWindowPage, SEARCH_PAGE_SIZE, type WindowQuery } from '../hubspot/crm.js';
 import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
 
@@ -33,16 +44,42 @@ function mergedIds(record: MirroredRecord): string[] {
   return (record.properties.hs_merged_object_ids ?? '').split(';').filter((id) => id && id !== record.id);
 }
 
+/** The current associations to `objectType` of the records on the other end of these records' edges. */
+interface PartnerEdges {
+  fromType: string;
+  fromIds: string[];
+  rows: MirroredAssociation[];
+}
+
+/**
+ * Restoring a record brings its edges back in HubSpot on both ends, but the other end's records
+ * neither change nor get an event: find them through the restored records' own associations and
+ * re-read theirs (two batch reads per partner type; restores are rare).
+ */
+async function readPartnerEdges(client: Client, objectType: string, restoredIds: string[]): Promise<PartnerEdges[]> {
+  const edges: PartnerEdges[] = [];
+  if (restoredIds.length === 0) return edges;
+  for (const fromType of typesAssociatedTo(objectType)) {
+    const fromIds = [...new Set((await readAssociations(client, objectType, fromType, restoredIds)).map((a) => a.toId))];
+    edges.push({ fromType, fromIds, rows: await readAssociations(client, fromType, objectType, fromIds) });
+  }
+  return edges;
+}
+
 /**
  * Writes one page and its associations in one transaction: the version guard decides per record,
  * and associations are replaced only for records whose version was applied.
  */
-async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, records: MirroredRecord[]): Promise<number> {
+async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, records: MirroredRecord[], restoredIds: string[] = []): Promise<number> {
   const live = records.filter((r) => !r.archived).map((r) => r.id);
   const associations: Array<{ toType: string; rows: MirroredAssociation[] }> = [];
   for (const toType of associatedTypes(input.objectType)) {
     associations.push({ toType, rows: await readAssociations(client, input.objectType, toType, live) });
   }
+  // Restored: what a restore event says, or what the mirror knew as archived. (A partner re-read
+  // while the record was archived lost its edge before the mirror ever saw the archiving.)
+  const restored = [...new Set([...restoredIds.filter((id) => live.includes(id)), ...(await archivedAmong(deps.pool, input.connectionId, input.objectType, live))])];
+  const partnerEdges = await readPartnerEdges(client, input.objectType, restored);
   return inTransaction(deps.pool, async (db) => {
     const applied = await upsertRecords(db, input.connectionId, input.objectType, records);
     for (const record of records) {
@@ -55,6 +92,9 @@ async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, re
       const rows = associations.find((a) => a.toType === toType)?.rows ?? [];
       await replaceAssociations(db, input.connectionId, input.objectType, appliedIds, toType, rows.filter((a) => applied.has(a.fromId)));
     }
+    // The other end: edges to a record now archived are gone, edges to a restored one are back.
+    await dropAssociationsTo(db, input.connectionId, input.objectType, records.filter((r) => r.archived && applied.has(r.id)).map((r) => r.id));
+    for (const { fromType, fromIds, rows } of partnerEdges) await replaceAssociations(db, input.connectionId, fromType, fromIds, input.objectType, rows);
     return applied.size;
   });
 }
@@ -85,14 +125,14 @@ export function createSyncActivities(deps: HubSpotDeps) {
      * them with the version guard, so duplicate, late and out-of-order events all end the same.
      * `purgeIds` were GDPR-deleted in HubSpot: their personal data goes here too.
      */
-    async applyObjectBatch(input: PageInput & { ids: string[]; purgeIds: string[] }): Promise<PageResult & { missing: number }> {
+    async applyObjectBatch(input: PageInput & { ids: string[]; restoredIds?: string[]; purgeIds: string[] }): Promise<PageResult & { missing: number }> {
       return withHubSpot(deps, input, async (client) => {
         const properties = await propertiesFor(deps, client, input);
         const live = await batchRead(client, input.objectType, input.ids, properties, false);
         const found = new Set(live.map((r) => r.id));
         const archived = await batchRead(client, input.objectType, input.ids.filter((id) => !found.has(id)), properties, true);
         const records = [...live, ...archived];
-        const applied = await writePage(deps, client, input, records);
+        const applied = await writePage(deps, client, input, records, input.restoredIds);
         await purgePersonalData(deps.pool, input.connectionId, input.objectType, input.purgeIds);
         return { fetched: records.length, applied, missing: input.ids.length - records.length };
       });

@@ -114,6 +114,22 @@ export async function replaceAssociations(
   );
 }
 
+/** Which of these records the mirror holds as archived (a live version of one is a restore). */
+export async function archivedAmong(db: Db, connectionId: string, objectType: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const result = await db.query(
+    `select object_id from crm_objects where connection_id = $1 and object_type = $2 and object_id = any($3::text[]) and archived`,
+    [connectionId, objectType, ids],
+  );
+  return result.rows.map((row) => row.object_id as string);
+}
+
+/** HubSpot hides edges to archived records from both ends: drop those the other end mirrors. */
+export async function dropAssociationsTo(db: Db, connectionId: string, toType: string, toIds: string[]): Promise<void> {
+  if (toIds.length === 0) return;
+  await db.query(`delete from crm_associations where connection_id = $1 and to_type = $2 and to_id = any($3::text[])`, [connectionId, toType, toIds]);
+}
+
 /** Rows mirrored as archived that HubSpot no longer lists as archived (restored, or merged away). */
 export async function archivedIdsNotIn(db: Db, connectionId: string, objectType: string, stillArchived: Set<string>): Promise<string[]> {
   const result = await db.query(

@@ -77,9 +77,19 @@ export async function searchWindowPage(client: Client, objectType: string, prope
   return { records: response.results.map(toMirrored), total: response.total };
 }
 
-/** Current associations of up to 1,000 records to one other type, all pages of each input. */
+/** HubSpot's association batch read takes at most this many inputs. */
+const ASSOCIATION_BATCH_SIZE = 1_000;
+
+/** Current associations of these records to one other type, all pages of each input: one request per 1,000 records (and per further page). */
 export async function readAssociations(client: Client, fromType: string, toType: string, ids: string[]): Promise<MirroredAssociation[]> {
-  if (ids.length === 0) return [];
+  const associations: MirroredAssociation[] = [];
+  for (let start = 0; start < ids.length; start += ASSOCIATION_BATCH_SIZE) {
+    associations.push(...(await readAssociationBatch(client, fromType, toType, ids.slice(start, start + ASSOCIATION_BATCH_SIZE))));
+  }
+  return associations;
+}
+
+async function readAssociationBatch(client: Client, fromType: string, toType: string, ids: string[]): Promise<MirroredAssociation[]> {
   const associations: MirroredAssociation[] = [];
   let inputs = ids.map((id) => ({ id }));
   // Per-input paging: an input with more associations than one page comes back with a cursor.

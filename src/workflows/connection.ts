@@ -42,9 +42,9 @@ import {
   type WebhookObjects,
 } from './definitions.js';
 import { INCREMENTAL_OVERLAP_MS, objectSyncWorkflow } from './object-sync.js';
-import { DATABASE_WRITES, PAGE_SYNC, TOKEN_REFRESH } from './options.js';
+import { DATABASE_WRITES, PAGE_SYNC, TOKEN_REFRESH, isFinalFailure } from './options.js';
 import { webhookBatchWorkflow } from './webhook-batch.js';
-import { eventKey, touchedRecords } from './webhook-events.js';
+import { eventKey, strongerAction, touchedRecords } from './webhook-events.js';
 
 type Activities = ReturnType<typeof createActivities>;
 const { recordConnectionStatus } = proxyActivities<Activities>(DATABASE_WRITES);
@@ -259,9 +259,9 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       hooks.received++;
       const occurred = new Date(event.occurredAt).toISOString();
       if (!hooks.lastEventAt || occurred > hooks.lastEventAt) hooks.lastEventAt = occurred;
-      for (const { objectType, id, purge } of touchedRecords(event, state.config.objectTypes)) {
-        const pending = (hooks.pending[objectType] ??= {});
-        pending[id] = purge || pending[id] === 'purge' ? 'purge' : 'read';
+      for (const touched of touchedRecords(event, state.config.objectTypes, state.config.customObjectTypeIds)) {
+        const pending = (hooks.pending[touched.objectType] ??= {});
+        pending[touched.id] = strongerAction(pending[touched.id], touched);
         hooks.pendingSince ??= nowIso();
       }
     }
@@ -272,21 +272,34 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     state.signalsThisRun++;
     if (state.webhooks.running !== done.childId) return;
     state.webhooks.running = null;
+    delete state.webhooks.inFlight;
     state.webhooks.applied += done.applied;
-    // What failed is queued again: webhooks are never dropped, only applied later.
-    for (const batch of done.failed) queueWebhookObjects(batch);
     if (done.error) {
-      recordError(done.error.type, `webhook batch: ${done.error.message}`);
-      if (CREDENTIAL_FAILURES.has(done.error.type)) moveTo('reauth_required');
+      const final = isFinalFailure(done.error.type);
+      // What failed for a passing reason is queued again: webhooks are applied later, never dropped.
+      // A final verdict (missing scope, a 400) would fail the same way every debounce: the next
+      // incremental sync or a resync brings those records once the cause is fixed.
+      if (!final) for (const batch of done.failed) queueWebhookObjects(batch);
+      recordFailure(done.error, `webhook batch${final ? ` (${done.failed.reduce((n, b) => n + b.ids.length + b.purgeIds.length, 0)} records left to the next sync)` : ''}`);
     }
     wake = true;
   });
 
-  function queueWebhookObjects({ objectType, ids, purgeIds }: WebhookObjects): void {
+  function queueWebhookObjects({ objectType, ids, restoredIds = [], purgeIds }: WebhookObjects): void {
     const pending = (state.webhooks.pending[objectType] ??= {});
-    for (const id of ids) pending[id] ??= 'read';
+    for (const id of ids) pending[id] = strongerAction(pending[id], { objectType, id, restore: restoredIds.includes(id) });
     for (const id of purgeIds) pending[id] = 'purge';
     state.webhooks.pendingSince ??= nowIso();
+  }
+
+  /** A webhook batch child that ended without reporting (terminated, failed): its records go back in the queue. */
+  function forgetLostWebhookBatch(childId: string): void {
+    if (state.webhooks.running !== childId) return;
+    state.webhooks.running = null;
+    for (const batch of state.webhooks.inFlight ?? []) queueWebhookObjects(batch);
+    delete state.webhooks.inFlight;
+    recordError('WebhookBatchLost', `${childId} ended without reporting: its records are queued again`);
+    wake = true;
   }
 
   /** Hands pending webhook records to a child once the debounce passed; returns when that will be. */
@@ -300,12 +313,15 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     let taken = 0;
     for (const [objectType, pending] of Object.entries(hooks.pending)) {
       const batch: WebhookObjects = { objectType, ids: [], purgeIds: [] };
+      const restoredIds: string[] = [];
       for (const [id, action] of Object.entries(pending)) {
         if (taken >= WEBHOOK_BATCH_MAX) break;
         (action === 'purge' ? batch.purgeIds : batch.ids).push(id);
+        if (action === 'restore') restoredIds.push(id);
         delete pending[id];
         taken++;
       }
+      if (restoredIds.length > 0) batch.restoredIds = restoredIds;
       if (Object.keys(pending).length === 0) delete hooks.pending[objectType];
       if (batch.ids.length + batch.purgeIds.length > 0) batches.push(batch);
     }
@@ -313,12 +329,15 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     hooks.runs += 1;
     const workflowId = `${workflowInfo().workflowId}:webhooks:${hooks.runs}`;
     hooks.running = workflowId;
-    await startChild(webhookBatchWorkflow, {
+    hooks.inFlight = batches;
+    const child = await startChild(webhookBatchWorkflow, {
       workflowId,
       args: [{ connectionId: state.connectionId, portalId: state.portalId, tier: state.tier, parentWorkflowId: workflowInfo().workflowId, batches }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `${taken} records from webhooks for portal ${state.portalId}`,
     });
+    // A child reports before it completes; one that fails or is terminated first never will.
+    child.result().catch(() => forgetLostWebhookBatch(workflowId));
     return Infinity;
   }
 
@@ -365,14 +384,17 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     } else if (cursor.kind === 'archived' && report.outcome === 'done') {
       object.lastArchivedSweepAt = finishedAt;
     }
-    if (report.outcome === 'failed' && report.error) {
-      recordError(report.error.type, `${report.objectType} ${cursor.kind}: ${report.error.message}`);
-      if (CREDENTIAL_FAILURES.has(report.error.type)) moveTo('reauth_required');
-      if (report.error.type === HUBSPOT_ERROR_TYPES.DailyLimit && state.status === 'active') {
-        // Retrying all night cannot help: pause until the portal's daily quota resets.
-        moveTo('paused');
-        state.autoResumeAt = report.error.resetAt ?? new Date(Date.now() + 60 * 60_000).toISOString();
-      }
+    if (report.outcome === 'failed' && report.error) recordFailure(report.error, `${report.objectType} ${cursor.kind}`);
+  }
+
+  /** A child's failure, once its retries are spent: shown in the status, and what it means for the connection. */
+  function recordFailure(error: NonNullable<SyncFinished['error']>, what: string): void {
+    recordError(error.type, `${what}: ${error.message}`);
+    if (CREDENTIAL_FAILURES.has(error.type)) moveTo('reauth_required');
+    if (error.type === HUBSPOT_ERROR_TYPES.DailyLimit && state.status === 'active') {
+      // Retrying all night cannot help: pause until the portal's daily quota resets.
+      moveTo('paused');
+      state.autoResumeAt = error.resetAt ?? new Date(Date.now() + 60 * 60_000).toISOString();
     }
   }
 
@@ -381,13 +403,14 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     const workflowId = `${workflowInfo().workflowId}:sync:${objectType}:${object.runs}`;
     const counts = { pages: 0, fetched: cursor.kind === 'backfill' ? object.backfill.done : 0, applied: 0 };
     object.running[workflowId] = { kind: cursor.kind, startedAt: nowIso(), cursor, counts };
-    await startChild(objectSyncWorkflow, {
+    const child = await startChild(objectSyncWorkflow, {
       workflowId,
       args: [{ connectionId: state.connectionId, portalId: state.portalId, tier: state.tier, objectType, parentWorkflowId: workflowInfo().workflowId, cursor, counts }],
       // Children report by signal and outlive a continue-as-new of this workflow.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `${objectType} ${cursor.kind} for portal ${state.portalId}`,
     });
+    child.result().catch(() => forgetLostRun(objectType, object, workflowId));
   }
 
   /** Starts what is due; returns when something next falls due (ms since epoch). */
@@ -458,13 +481,19 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   async function signalChildren(command: 'pause' | 'resume' | 'stop'): Promise<void> {
     for (const [objectType, object] of Object.entries(state.objects)) {
       for (const childId of Object.keys(object.running)) {
-        try {
-          await getExternalWorkflowHandle(childId).signal(syncControlSignal, command);
-        } catch (error) {
-          if (!(error instanceof ApplicationFailure && error.type === CHILD_GONE)) throw error;
-          forgetLostRun(objectType, object, childId);
-        }
+        if (!(await signalChild(childId, command))) forgetLostRun(objectType, object, childId);
       }
+    }
+  }
+
+  /** Signals a child; false when it has already closed. */
+  async function signalChild(childId: string, command: 'pause' | 'resume' | 'stop'): Promise<boolean> {
+    try {
+      await getExternalWorkflowHandle(childId).signal(syncControlSignal, command);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApplicationFailure && error.type === CHILD_GONE)) throw error;
+      return false;
     }
   }
 
@@ -489,6 +518,10 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     if (state.status === 'stopping') {
       // Finish in-flight work at a page boundary, then complete.
       await signalChildren('stop');
+      // A webhook batch finishes on its own; after a continue-as-new nothing else would tell us
+      // that one ended without reporting (a batch has no use for the signal: it is a probe).
+      const batch = state.webhooks.running;
+      if (batch && patched('stop-probes-webhook-batch') && !(await signalChild(batch, 'stop'))) forgetLostWebhookBatch(batch);
       await condition(() => runningChildren() === 0 && !state.webhooks.running);
       moveTo('stopped');
       await publishStatus(state);

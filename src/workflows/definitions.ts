@@ -20,6 +20,11 @@ export interface ConnectionConfig {
   syncIntervalSeconds: number;
   /** How long webhook events wait to coalesce per record before they are applied (default 250 ms). */
   webhookDebounceMs?: number;
+  /**
+   * Custom object types named by their fully qualified name, by HubSpot's type id (`2-1234` →
+   * `p123_cars`): webhook events name the type by id.
+   */
+  customObjectTypeIds?: Record<string, string>;
 }
 
 // A connection's rate-limit tier and a call's priority come from the rate budget (types only: erased from the bundle).
@@ -119,14 +124,18 @@ export interface WebhookState {
   lastEventAt: string | null;
   /** Recent event keys, oldest first, bounded: duplicates within this horizon are dropped. */
   seenKeys: string[];
-  /** Records to re-read, by object type: id → 'read', or 'purge' for a GDPR deletion. */
-  pending: Record<string, Record<string, 'read' | 'purge'>>;
+  /** Records to re-read, by object type: id → 'read', 'restore' (restored: its partners' edges too), or 'purge' (GDPR deletion). */
+  pending: Record<string, Record<string, WebhookAction>>;
   /** When the oldest pending record arrived (ISO): batches wait a short debounce to coalesce. */
   pendingSince: string | null;
   /** The webhook batch child now running, if any. */
   running: string | null;
+  /** What the running child was handed: queued again should it end without reporting. */
+  inFlight?: WebhookObjects[];
   runs: number;
 }
+
+export type WebhookAction = 'read' | 'restore' | 'purge';
 
 export interface RunSummary {
   kind: SyncKind;
@@ -254,7 +263,10 @@ export const webhookEventsSignal = defineSignal<[WebhookEvent[]]>('webhookEvents
 /** Records to re-read for one object type, from webhooks. */
 export interface WebhookObjects {
   objectType: string;
+  /** Re-read these (restored ones included). */
   ids: string[];
+  /** Among `ids`: restored, so the records on the other end of their edges are re-read too. */
+  restoredIds?: string[];
   purgeIds: string[];
 }
 

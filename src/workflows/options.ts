@@ -8,6 +8,9 @@ import { NON_RETRYABLE_HUBSPOT_ERRORS } from '../hubspot/errors.js';
 /** Failures no retry can fix: a refused refresh token, a connection that is gone, HubSpot's own 4xx verdicts. */
 const NON_RETRYABLE = [...NON_RETRYABLE_HUBSPOT_ERRORS, 'RefreshTokenRejected', 'ConnectionNotFound'];
 
+/** Whether a failure of this type would fail the same way again, however often it is retried. */
+export const isFinalFailure = (type: string): boolean => NON_RETRYABLE.includes(type);
+
 /** PostgreSQL bookkeeping: short statements; a database outage must not fail the connection, so retry without limit. */
 export const DATABASE_WRITES: ActivityOptions = {
   startToCloseTimeout: '30 seconds',

@@ -22,13 +22,14 @@ export async function webhookBatchWorkflow(input: WebhookBatchInput): Promise<vo
     for (let start = 0; start < Math.max(batch.ids.length, batch.purgeIds.length); start += BATCH_SIZE) {
       const ids = batch.ids.slice(start, start + BATCH_SIZE);
       const purgeIds = batch.purgeIds.slice(start, start + BATCH_SIZE);
+      const restoredIds = (batch.restoredIds ?? []).filter((id) => ids.includes(id));
       const { applyObjectBatch } = proxyActivities<Activities>({ ...WEBHOOK_BATCH, summary: `${batch.objectType}: ${ids.length} records from webhooks` });
       try {
-        applied += (await applyObjectBatch({ connectionId: input.connectionId, portalId: input.portalId, tier: input.tier, priority: 'realtime', objectType: batch.objectType, ids, purgeIds })).applied;
+        applied += (await applyObjectBatch({ connectionId: input.connectionId, portalId: input.portalId, tier: input.tier, priority: 'realtime', objectType: batch.objectType, ids, restoredIds, purgeIds })).applied;
       } catch (failure) {
         const cause = failure instanceof ActivityFailure ? failure.cause : failure;
         error = { type: cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : 'Unexpected', message: cause instanceof Error ? cause.message : String(cause) };
-        failed.push({ objectType: batch.objectType, ids, purgeIds });
+        failed.push({ objectType: batch.objectType, ids, restoredIds, purgeIds });
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { WebhookEvent } from './definitions.js';
+import type { WebhookAction, WebhookEvent } from './definitions.js';
 
 /**
  * What a webhook event means for the mirror: which records to re-read. Pure functions, safe in
@@ -14,9 +14,10 @@ export function eventKey(event: WebhookEvent): string {
   return `${event.subscriptionId}:${event.eventId}:${event.occurredAt}`;
 }
 
-function objectTypeOf(event: WebhookEvent): string | undefined {
+/** `object.*` events name the type by id: a custom object may be configured by its fully qualified name. */
+function objectTypeOf(event: WebhookEvent, customTypeIds: Readonly<Record<string, string>>): string | undefined {
   const prefix = event.subscriptionType.split('.')[0] ?? '';
-  if (prefix === 'object') return event.objectTypeId ? (TYPE_BY_ID[event.objectTypeId] ?? event.objectTypeId) : undefined;
+  if (prefix === 'object') return event.objectTypeId ? (TYPE_BY_ID[event.objectTypeId] ?? customTypeIds[event.objectTypeId] ?? event.objectTypeId) : undefined;
   return TYPE_BY_PREFIX[prefix];
 }
 
@@ -25,11 +26,13 @@ export interface Touched {
   id: string;
   /** GDPR deletion: purge the local copy's personal data. */
   purge?: boolean;
+  /** Restored: the records on the other end of its edges get them back too. */
+  restore?: boolean;
 }
 
 /** The records an event touched, among the connection's object types. */
-export function touchedRecords(event: WebhookEvent, objectTypes: readonly string[]): Touched[] {
-  const type = objectTypeOf(event);
+export function touchedRecords(event: WebhookEvent, objectTypes: readonly string[], customTypeIds: Readonly<Record<string, string>> = {}): Touched[] {
+  const type = objectTypeOf(event, customTypeIds);
   const action = event.subscriptionType.split('.')[1] ?? '';
   const touched: Touched[] = [];
   if (action === 'associationChange') {
@@ -43,7 +46,14 @@ export function touchedRecords(event: WebhookEvent, objectTypes: readonly string
     // The surviving record lists what it absorbed (hs_merged_object_ids): re-reading it is enough.
     touched.push({ objectType: type, id: event.newObjectId ?? event.primaryObjectId ?? event.objectId });
   } else if (type) {
-    touched.push({ objectType: type, id: event.objectId, ...(action === 'privacyDeletion' ? { purge: true } : {}) });
+    touched.push({ objectType: type, id: event.objectId, ...(action === 'privacyDeletion' ? { purge: true } : action === 'restore' ? { restore: true } : {}) });
   }
   return touched.filter((t) => objectTypes.includes(t.objectType));
+}
+
+/** What re-reading a record must do when several events touched it: a purge outranks a restore, a restore a plain read. */
+export function strongerAction(current: WebhookAction | undefined, touched: Touched): WebhookAction {
+  const next: WebhookAction = touched.purge ? 'purge' : touched.restore ? 'restore' : 'read';
+  const rank = { read: 0, restore: 1, purge: 2 } as const;
+  return current !== undefined && rank[current] > rank[next] ? current : next;
 }

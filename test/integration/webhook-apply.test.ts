@@ -1,6 +1,7 @@
 // The connection workflow's side of webhooks, fed by signal directly (the HTTP intake has its own
 // tests): duplicated, shuffled events leave the mirror equal to HubSpot, with no help from the
 // incremental sync (its interval is an hour here), and events that arrive while paused are kept.
+import type { NextFunction, Request, Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHubSpotClient } from '../../src/hubspot/client.js';
 import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
@@ -14,6 +15,20 @@ const TYPES = ['contacts', 'companies', 'deals'];
 let stack: Stack;
 let connection: { id: string; workflowId: string };
 let nextEventId = 1;
+
+/** What HubSpot does to the contacts batch reads of webhook batches, as a test sets it. */
+let contactBatchReads: 'answer' | 'stall' | 'refuse' = 'answer';
+let contactBatchReadCount = 0;
+async function steerContactBatchReads(req: Request, res: Response, next: NextFunction): Promise<void> {
+  if (req.method !== 'POST' || req.path !== '/crm/v3/objects/contacts/batch/read') return next();
+  contactBatchReadCount++;
+  if (contactBatchReads === 'stall') await new Promise((resolve) => setTimeout(resolve, 5_000));
+  if (contactBatchReads === 'refuse') {
+    res.status(403).json({ status: 'error', message: 'This app has not been granted all required scopes to make this call.', category: 'MISSING_SCOPES', correlationId: '7d1a7d1a-0000-4000-8000-000000000403' });
+    return;
+  }
+  next();
+}
 
 async function live(): Promise<any> {
   return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
@@ -44,7 +59,7 @@ async function expectMirrorToConverge(): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ sandbox: { hubspotMiddleware: [(req, res, next) => void steerContactBatchReads(req, res, next)] } });
   await stack.control.createPortal({ portalId: PORTAL_ID });
   await stack.control.seed(PORTAL_ID, { seed: 3, contacts: 200, companies: 30, deals: 60 });
   await stack.control.createToken(PORTAL_ID, { token: TOKEN });
@@ -100,5 +115,39 @@ describe('webhook events in the connection workflow', () => {
 
     expect((await stack.api(`/connections/${connection.id}/resume`, { method: 'POST' })).status).toBe(200);
     await expectMirrorToConverge();
+  });
+
+  it('queues again the records of a batch that ended without reporting (terminated by hand), and applies them', async () => {
+    const contact = (await stack.control.groundTruth(PORTAL_ID)).objects.contacts!.find((c) => !c.archived)!;
+    await stack.control.updateObject(PORTAL_ID, 'contacts', contact.id, { lastname: 'AfterALostBatch' });
+    contactBatchReads = 'stall';
+    await deliverMessily([event('contact.propertyChange', contact.id, { propertyName: 'lastname' })]);
+    const batch = await eventually(async () => (await live()).webhooks.running ?? undefined, 10_000, 'a webhook batch to start');
+    await stack.temporal.workflow.getHandle(batch).terminate('an operator ends the batch by hand');
+    contactBatchReads = 'answer';
+
+    await expectMirrorToConverge();
+    const state = await live();
+    expect(state.recentErrors).toContainEqual(expect.objectContaining({ type: 'WebhookBatchLost', message: expect.stringContaining(batch) }));
+    expect(state.webhooks.running).not.toBe(batch);
+    expect((await stack.temporal.workflow.getHandle(connection.workflowId).describe()).status.name).toBe('RUNNING');
+  });
+
+  it('records a batch HubSpot refuses for good once, instead of retrying it every debounce', async () => {
+    const contact = (await stack.control.groundTruth(PORTAL_ID)).objects.contacts!.find((c) => !c.archived)!;
+    contactBatchReads = 'refuse';
+    const readsBefore = contactBatchReadCount;
+    await deliverMessily([event('contact.propertyChange', contact.id, { propertyName: 'lastname' })]);
+    const refused = await eventually(async () => {
+      const state = await live();
+      return state.recentErrors.find((e: { type: string }) => e.type === 'HubSpotMissingScopes');
+    }, 20_000, 'the refusal in the status');
+    expect(refused.message).toMatch(/^webhook batch \(1 records left to the next sync\): HubSpot 403/);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // a dozen debounces
+    expect(contactBatchReadCount - readsBefore).toBe(1); // a 403 is not retried by the activity either
+    const hooks = (await live()).webhooks;
+    expect(hooks.pending.contacts ?? 0).toBe(0);
+    expect(hooks.running).toBeNull();
+    contactBatchReads = 'answer';
   });
 });

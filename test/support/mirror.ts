@@ -40,9 +40,11 @@ export async function mirrorDifferences(pool: pg.Pool, connectionId: string, tru
 
   const key = (a: { fromType: string; fromId: string; toType: string; toId: string; typeId: number }) => `${a.fromType}:${a.fromId}->${a.toType}:${a.toId}#${a.typeId}`;
   const liveIds = new Set(objectTypes.flatMap((type) => (truth.objects[type] ?? []).filter((r) => !r.archived).map((r) => `${type}:${r.id}`)));
+  // HubSpot's read API shows no edge to an archived record, from either end: nor does the mirror.
   const expectedEdges = new Set(
     truth.associations
-      .filter((a) => objectTypes.includes(a.fromType) && (MIRRORED_ASSOCIATIONS[a.fromType] ?? []).includes(a.toType) && liveIds.has(`${a.fromType}:${a.fromId}`))
+      .filter((a) => objectTypes.includes(a.fromType) && (MIRRORED_ASSOCIATIONS[a.fromType] ?? []).includes(a.toType))
+      .filter((a) => liveIds.has(`${a.fromType}:${a.fromId}`) && (!objectTypes.includes(a.toType) || liveIds.has(`${a.toType}:${a.toId}`)))
       .map(key),
   );
   const rows = await pool.query(`select from_type, from_id, to_type, to_id, type_id from crm_associations where connection_id = $1`, [connectionId]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../src/workflows/definitions.js';
-import { eventKey, touchedRecords } from '../../src/workflows/webhook-events.js';
+import { eventKey, strongerAction, touchedRecords } from '../../src/workflows/webhook-events.js';
 
 const base: WebhookEvent = { eventId: 1, subscriptionId: 10, portalId: 5, occurredAt: 1_700_000_000_000, subscriptionType: 'contact.propertyChange', objectId: '42' };
 const ALL = ['contacts', 'companies', 'deals', 'tickets'];
@@ -17,6 +17,25 @@ describe('webhook events', () => {
     expect(touchedRecords({ ...base, subscriptionType: 'deal.deletion' }, ALL)).toEqual([{ objectType: 'deals', id: '42' }]);
     expect(touchedRecords({ ...base, subscriptionType: 'object.creation', objectTypeId: '0-5' }, ALL)).toEqual([{ objectType: 'tickets', id: '42' }]);
     expect(touchedRecords({ ...base, subscriptionType: 'object.creation', objectTypeId: '2-77' }, [...ALL, '2-77'])).toEqual([{ objectType: '2-77', id: '42' }]);
+  });
+
+  it('name a custom object as the connection does: by its fully qualified name when it was configured so', () => {
+    const car = { ...base, subscriptionType: 'object.propertyChange', objectTypeId: '2-77' };
+    expect(touchedRecords(car, [...ALL, 'p5_cars'], { '2-77': 'p5_cars' })).toEqual([{ objectType: 'p5_cars', id: '42' }]);
+    expect(touchedRecords(car, [...ALL, 'p5_cars'])).toEqual([]);
+  });
+
+  it('mark restores, whose partners get their edges back', () => {
+    expect(touchedRecords({ ...base, subscriptionType: 'company.restore' }, ALL)).toEqual([{ objectType: 'companies', id: '42', restore: true }]);
+  });
+
+  it('keep the strongest action when several events touch one record: purge, then restore, then read', () => {
+    const read = { objectType: 'contacts', id: '1' };
+    expect(strongerAction(undefined, read)).toBe('read');
+    expect(strongerAction('read', { ...read, restore: true })).toBe('restore');
+    expect(strongerAction('restore', read)).toBe('restore');
+    expect(strongerAction('restore', { ...read, purge: true })).toBe('purge');
+    expect(strongerAction('purge', { ...read, restore: true })).toBe('purge');
   });
 
   it('ignore types the connection does not sync', () => {
