@@ -11,6 +11,8 @@ import { eventually, OPERATOR_TOKEN, startStack, type Stack } from '../support/s
 const PORTAL_ID = 700901;
 const TOKEN = 'pat-na1-metrics-secret-token-0042';
 const CONTACTS = 40;
+const OTHER_PORTAL_ID = 700902;
+const OTHER_TOKEN = 'pat-na1-metrics-secret-token-0043';
 
 let stack: Stack;
 let connectionId: string;
@@ -105,6 +107,37 @@ describe('GET /metrics', () => {
     expect(remaining).toBeGreaterThanOrEqual(0);
     expect(remaining).toBeLessThanOrEqual(status.rateBudget.general.budget);
     expect(text).toContain('# TYPE hubsync_outbox_depth gauge');
+  });
+
+  it('gives the exact outbox depth per connection: engagement events stored and not yet pushed', async () => {
+    // A second connection, so each series must carry its own connection's count.
+    await stack.control.createPortal({ portalId: OTHER_PORTAL_ID });
+    await stack.control.createToken(OTHER_PORTAL_ID, { token: OTHER_TOKEN });
+    const created = await stack.api('/connections', { method: 'POST', json: { accessToken: OTHER_TOKEN, objectTypes: ['contacts'] } });
+    expect(created.status).toBe(201);
+    const otherId = ((await created.json()) as { id: string }).id;
+    const engagement = (id: string) => ({
+      id, type: 'opened', email: `${id}@example.org`, occurredAt: new Date().toISOString(), campaignId: 'metrics-1', campaignName: 'Metrics', subject: 'Depth',
+    });
+    const submit = async (id: string, ids: string[]) => {
+      const response = await stack.api(`/connections/${id}/engagements`, { method: 'POST', json: { events: ids.map(engagement) } });
+      expect(response.status).toBe(202);
+      return response.json();
+    };
+
+    // No worker: the push workflow is signalled but cannot run, so every event stays pending.
+    await stack.stopWorker();
+    try {
+      expect(await submit(connectionId, ['m-1', 'm-2', 'm-3'])).toEqual({ accepted: 3, duplicates: 0, pushScheduled: true });
+      expect(await submit(otherId, ['o-1', 'o-2'])).toEqual({ accepted: 2, duplicates: 0, pushScheduled: true });
+      // A resubmitted id is stored once: the depth does not count it twice.
+      expect(await submit(otherId, ['o-2'])).toEqual({ accepted: 0, duplicates: 1, pushScheduled: true });
+      const text = await scrape();
+      expect(sample(text, 'hubsync_outbox_depth', { connection_id: connectionId })).toBe(3);
+      expect(sample(text, 'hubsync_outbox_depth', { connection_id: otherId })).toBe(2);
+    } finally {
+      await stack.restartWorker();
+    }
   });
 
   it('drops the series of a connection that stopped', async () => {
