@@ -82,9 +82,14 @@ export class SandboxClient {
     return this.call('POST', `/portals/${portalId}/tokens`, opts);
   }
 
-  /** Revokes every token of the portal at once (an uninstall). */
+  /** Revokes every token of the portal at once: every app is uninstalled, webhooks stop. */
   revokeTokens(portalId: number): Promise<void> {
     return this.call('DELETE', `/portals/${portalId}/tokens`);
+  }
+
+  /** The portal uninstalls one app: its tokens stop working and its webhooks stop. */
+  uninstallApp(portalId: number, appId: number): Promise<void> {
+    return this.call('DELETE', `/portals/${portalId}/apps/${appId}`);
   }
 
   createApp(opts: { appId?: number; clientId?: string; clientSecret?: string; redirectUris?: string[]; signatureVersion?: 'v1' | 'v2' } = {}): Promise<AppInfo> {

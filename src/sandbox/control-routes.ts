@@ -10,7 +10,7 @@ import { seedPortal, type SeedOptions } from './seed.js';
 import { propertyValue, type ObjectTable, type Portal, type Store, type WriteContext } from './store.js';
 import type { RateLimiter, Tier } from './rate-limits.js';
 import type { TokenRegistry } from './tokens.js';
-import type { DeliveryOptions, WebhookDispatcher } from './webhooks.js';
+import { deliveryOptionsInput, type WebhookDispatcher } from './webhooks.js';
 import type { FaultInjector } from './faults.js';
 import type { RequestLog } from './request-log.js';
 import type { AdjustableClock } from './types.js';
@@ -160,8 +160,13 @@ export function createControlRouter(deps: ControlDeps): Router {
     const appId = Number(req.params.appId);
     if (!deps.tokens.getApp(appId)) throw notFound(`App ${appId} is not registered`);
     const scopes = Array.isArray((req.body as { scopes?: unknown })?.scopes) ? ((req.body as { scopes: unknown[] }).scopes.map(String)) : ['crm.objects.contacts.read'];
-    deps.webhooks.installApp(appId, portal.settings.portalId);
     res.status(201).json(deps.tokens.issueTokens({ appId, portalId: portal.settings.portalId, scopes }));
+  });
+
+  /** The portal uninstalls one app (OAuth or private): its tokens and its webhooks stop. */
+  r.delete('/__sandbox/portals/:portalId/apps/:appId', (req: Request<{ portalId: string; appId: string }>, res) => {
+    deps.tokens.uninstall(Number(req.params.appId), portalOf(req).settings.portalId);
+    res.status(204).end();
   });
 
   r.delete('/__sandbox/portals/:portalId/tokens', (req: Request<{ portalId: string }>, res) => {
@@ -267,7 +272,7 @@ export function createControlRouter(deps: ControlDeps): Router {
   });
 
   r.put('/__sandbox/webhooks/delivery', (req, res) => {
-    deps.webhooks.configure((req.body ?? {}) as Partial<DeliveryOptions>);
+    deps.webhooks.configure(parse(deliveryOptionsInput.strict(), req.body));
     res.json(deps.webhooks.options);
   });
 

@@ -14,7 +14,7 @@ import { RequestLog } from './request-log.js';
 import { seedPortal } from './seed.js';
 import { Store } from './store.js';
 import { createTimelineRouter, TimelineStore } from './timeline.js';
-import { createOAuthRouter, requireAuth, TokenRegistry, type AuthContext, type TokenRegistryOptions, type TokenResponseBody } from './tokens.js';
+import { createOAuthRouter, requireAuth, TokenRegistry, type AuthContext, type TokenRegistryOptions } from './tokens.js';
 import { AdjustableClock } from './types.js';
 import { createWebhooksRouter, WebhookDispatcher, type DeliveryOptions } from './webhooks.js';
 
@@ -60,7 +60,14 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const rateLimiter = new RateLimiter(clock, options.rateLimits);
   if (options.rateLimits?.enabled === false) rateLimiter.enabled = false;
   const { fetch: fetchFn, seed, ...delivery } = options.webhooks ?? {};
-  const webhooks = new WebhookDispatcher({ clock, options: delivery, ...(fetchFn ? { fetch: fetchFn } : {}), ...(seed !== undefined ? { seed } : {}) });
+  const webhooks = new WebhookDispatcher({
+    clock,
+    options: delivery,
+    // Installed while the app holds an installation or a live private-app token: an uninstall or a revocation stops deliveries.
+    isInstalled: (appId, portalId) => tokens.hasInstallation(appId, portalId),
+    ...(fetchFn ? { fetch: fetchFn } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+  });
   store.onChange((change) => webhooks.handle(change));
   const timeline = new TimelineStore(clock);
   const faults = new FaultInjector(clock, options.faultSeed ?? 1);
@@ -75,8 +82,6 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   app.use(createFaultsRouter(faults));
   for (const router of options.controlRouters ?? []) app.use(router);
 
-  // An app authorised through OAuth is installed in that portal: its webhooks start to flow.
-  app.post(['/oauth/v1/token', '/oauth/v3/token'], installOnGrant(tokens, webhooks));
   app.use(createOAuthRouter(tokens));
   app.use(createWebhooksRouter(webhooks));
 
@@ -155,19 +160,6 @@ function countRequests(counters: RequestCounters, log: RequestLog, clock: Adjust
         at: clock.now(),
       });
     });
-    next();
-  };
-}
-
-function installOnGrant(tokens: TokenRegistry, webhooks: WebhookDispatcher): RequestHandler {
-  return (req, res, next) => {
-    const json = res.json.bind(res);
-    res.json = (body: unknown) => {
-      const grant = body as Partial<TokenResponseBody> | undefined;
-      const app = tokens.appByClientId((req.body as { client_id?: string } | undefined)?.client_id);
-      if (res.statusCode === 200 && app && typeof grant?.hub_id === 'number') webhooks.installApp(app.appId, grant.hub_id);
-      return json(body);
-    };
     next();
   };
 }

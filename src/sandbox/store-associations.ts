@@ -38,6 +38,16 @@ export interface Edge {
   typeIds: Set<number>;
 }
 
+/** One type id added to or removed from a directed edge; its inverse changed with it. */
+export interface EdgeChange {
+  fromType: string;
+  fromId: number;
+  toType: string;
+  toId: number;
+  typeId: number;
+  removed: boolean;
+}
+
 const key = (typeId: string, id: number) => `${typeId}:${id}`;
 
 export class AssociationStore {
@@ -60,11 +70,12 @@ export class AssociationStore {
     this.types.set(inverseTypeId, { typeId: inverseTypeId, category, fromTypeId: to, toTypeId: from, label, name: name(to, from), inverseTypeId: typeId, primary, isDefault });
   }
 
-  /** A user-defined label between two types (both directions share the label). */
-  defineLabel(from: string, to: string, label: string): AssociationType {
+  /** A user-defined label between two types; the other direction has `inverseLabel` when given, else the same label. */
+  defineLabel(from: string, to: string, label: string, inverseLabel?: string): AssociationType {
     const id = this.nextTypeId++;
-    const inv = from === to ? id : this.nextTypeId++;
+    const inv = from === to && inverseLabel === undefined ? id : this.nextTypeId++;
     this.defineType(from, to, 'USER_DEFINED', id, inv, label);
+    if (inverseLabel !== undefined) this.types.set(inv, { ...this.types.get(inv)!, label: inverseLabel });
     return this.types.get(id)!;
   }
 
@@ -80,22 +91,25 @@ export class AssociationStore {
     return [...this.types.values()].filter((t) => t.fromTypeId === from && t.toTypeId === to);
   }
 
-  /** Adds an edge (and its inverse). Returns the type ids that were actually new. A primary also adds the unlabeled type. */
-  add(fromType: string, fromId: number, toType: string, toId: number, typeId: number): number[] {
+  /**
+   * Adds an edge (and its inverse). A primary also adds the unlabeled type, and demotes the
+   * record's previous primary company. Returns what changed: demotions, then the new type ids.
+   */
+  add(fromType: string, fromId: number, toType: string, toId: number, typeId: number): EdgeChange[] {
     const t = this.types.get(typeId);
     if (!t) return [];
-    const added: number[] = [];
+    const changes: EdgeChange[] = [];
     const ids = t.primary ? [typeId, this.defaultType(fromType, toType).typeId] : [typeId];
     for (const id of ids) {
       if (this.types.get(id)!.primary) {
         // A record has one primary company; the company side may be primary for many records.
-        if (toType === '0-2') this.demoteOtherPrimaries(fromType, fromId, toType, toId, id);
-        else this.demoteOtherPrimaries(toType, toId, fromType, fromId, this.types.get(id)!.inverseTypeId);
+        if (toType === '0-2') changes.push(...this.demoteOtherPrimaries(fromType, fromId, toType, toId, id));
+        else changes.push(...this.demoteOtherPrimaries(toType, toId, fromType, fromId, this.types.get(id)!.inverseTypeId));
       }
-      if (this.put(fromType, fromId, toType, toId, id)) added.push(id);
+      if (this.put(fromType, fromId, toType, toId, id)) changes.push({ fromType, fromId, toType, toId, typeId: id, removed: false });
       this.put(toType, toId, fromType, fromId, this.types.get(id)!.inverseTypeId);
     }
-    return added;
+    return changes;
   }
 
   /** Removes the given type ids (all when omitted) in both directions; returns the removed ids. */
@@ -133,10 +147,14 @@ export class AssociationStore {
     return HUBSPOT_DEFINED.some(([f, t, , , p]) => p && ((f === a && t === b) || (f === b && t === a)));
   }
 
-  private demoteOtherPrimaries(fromType: string, fromId: number, toType: string, keepToId: number, typeId: number): void {
+  private demoteOtherPrimaries(fromType: string, fromId: number, toType: string, keepToId: number, typeId: number): EdgeChange[] {
+    const demoted: EdgeChange[] = [];
     for (const e of this.list(fromType, fromId, toType)) {
-      if (e.toId !== keepToId && e.typeIds.has(typeId)) this.remove(fromType, fromId, toType, e.toId, [typeId]);
+      if (e.toId === keepToId || !e.typeIds.has(typeId)) continue;
+      this.remove(fromType, fromId, toType, e.toId, [typeId]);
+      demoted.push({ fromType, fromId, toType, toId: e.toId, typeId, removed: true });
     }
+    return demoted;
   }
 
   private put(fromType: string, fromId: number, toType: string, toId: number, typeId: number): boolean {

@@ -3,7 +3,7 @@
 import type { CrmChange, SandboxClock } from './types.js';
 import { HubSpotError, notFound, validation } from './crm-errors.js';
 import { SortedList } from './store-sorted.js';
-import { AssociationStore } from './store-associations.js';
+import { AssociationStore, type EdgeChange } from './store-associations.js';
 import { customType, DERIVED, propertyDef, standardTypes, validateWrite, type ObjectTypeDef, type PropertyType } from './properties.js';
 import { defaultOwners, defaultPipelines, type Owner, type Pipeline, type PortalSettings } from './store-portal.js';
 
@@ -384,7 +384,7 @@ export class Store {
     for (const loser of losers) {
       table.records.delete(loser.id);
       portal.redirects.set(`${typeId}:${loser.id}`, winner.id);
-      this.moveAssociations(portal, typeId, loser.id, winner.id);
+      this.moveAssociations(portal, typeId, loser.id, winner.id, ctx, now);
     }
     table.records.set(winner.id, winner);
     table.index(winner);
@@ -402,21 +402,22 @@ export class Store {
     return winner;
   }
 
-  /** Adds association types between two records; emits one associationChange per new type. */
+  /** Adds association types between two records; emits an associationChange per new type and per demoted primary. */
   associate(portal: Portal, from: ObjectTable, fromId: number, to: ObjectTable, toId: number, typeIds: number[], ctx: WriteContext, silent = false): void {
     const now = this.clock.now();
     for (const typeId of typeIds) {
-      for (const added of portal.assoc.add(from.def.objectTypeId, fromId, to.def.objectTypeId, toId, typeId)) {
-        if (!silent) this.emitAssociation(portal, from, fromId, toId, added, false, ctx, now);
+      for (const change of portal.assoc.add(from.def.objectTypeId, fromId, to.def.objectTypeId, toId, typeId)) {
+        if (!silent) this.emitAssociation(portal, change, ctx, now);
       }
     }
   }
 
-  disassociate(portal: Portal, from: ObjectTable, fromId: number, to: ObjectTable, toId: number, typeIds: number[] | undefined, ctx: WriteContext): number[] {
+  disassociate(portal: Portal, from: ObjectTable, fromId: number, to: ObjectTable, toId: number, typeIds: number[] | undefined, ctx: WriteContext): void {
     const now = this.clock.now();
-    const removed = portal.assoc.remove(from.def.objectTypeId, fromId, to.def.objectTypeId, toId, typeIds);
-    for (const typeId of removed) this.emitAssociation(portal, from, fromId, toId, typeId, true, ctx, now);
-    return removed;
+    const [fromType, toType] = [from.def.objectTypeId, to.def.objectTypeId];
+    for (const typeId of portal.assoc.remove(fromType, fromId, toType, toId, typeIds)) {
+      this.emitAssociation(portal, { fromType, fromId, toType, toId, typeId, removed: true }, ctx, now);
+    }
   }
 
   /** A page of records in id order; `after` is the last id of the previous page, so it survives concurrent changes. */
@@ -437,12 +438,18 @@ export class Store {
     return table;
   }
 
-  private moveAssociations(portal: Portal, typeId: string, fromId: number, toId: number): void {
+  /** A merge moves the loser's associations to the winner: each removal and addition is an associationChange. */
+  private moveAssociations(portal: Portal, typeId: string, fromId: number, toId: number, ctx: WriteContext, now: number): void {
     for (const target of portal.assoc.targets(typeId, fromId)) {
       for (const edge of portal.assoc.list(typeId, fromId, target)) {
         const typeIds = [...edge.typeIds];
         portal.assoc.remove(typeId, fromId, target, edge.toId);
-        if (!(target === typeId && edge.toId === toId)) for (const t of typeIds) portal.assoc.add(typeId, toId, target, edge.toId, t);
+        for (const t of typeIds) this.emitAssociation(portal, { fromType: typeId, fromId, toType: target, toId: edge.toId, typeId: t, removed: true }, ctx, now);
+        // An association between the two merged records does not survive as a self-association.
+        if (target === typeId && edge.toId === toId) continue;
+        for (const t of typeIds) {
+          for (const change of portal.assoc.add(typeId, toId, target, edge.toId, t)) this.emitAssociation(portal, change, ctx, now);
+        }
       }
     }
   }
@@ -455,15 +462,23 @@ export class Store {
     rec.searchableAt = now + portal.searchDelayMs;
   }
 
-  private emitAssociation(portal: Portal, from: ObjectTable, fromId: number, toId: number, typeId: number, removed: boolean, ctx: WriteContext, now: number): void {
-    const t = portal.assoc.types.get(typeId);
-    this.emit(portal, from, fromId, 'associationChange', ctx, now, {
-      associationType: t ? t.name.toUpperCase() : String(typeId),
-      fromObjectId: String(fromId),
-      toObjectId: String(toId),
-      associationRemoved: removed,
-      isPrimaryAssociation: t?.primary ?? false,
-    });
+  /** One change per direction: HubSpot tells subscribers of either side (the webhook dispatcher may drop the inverse). */
+  private emitAssociation(portal: Portal, c: EdgeChange, ctx: WriteContext, now: number): void {
+    const t = portal.assoc.types.get(c.typeId);
+    const sides = [
+      { table: c.fromType, id: c.fromId, other: c.toId, type: t, inverse: false },
+      { table: c.toType, id: c.toId, other: c.fromId, type: t && portal.assoc.types.get(t.inverseTypeId), inverse: true },
+    ];
+    for (const side of sides) {
+      this.emit(portal, portal.tables.get(side.table)!, side.id, 'associationChange', ctx, now, {
+        associationType: side.type ? side.type.name.toUpperCase() : String(c.typeId),
+        fromObjectId: String(side.id),
+        toObjectId: String(side.other),
+        associationRemoved: c.removed,
+        isPrimaryAssociation: side.type?.primary ?? false,
+        ...(side.inverse ? { inverse: true } : {}),
+      });
+    }
   }
 
   private emit(portal: Portal, table: ObjectTable, id: number, change: CrmChange['change'], ctx: WriteContext, occurredAt: number, extra: Partial<CrmChange> = {}): void {

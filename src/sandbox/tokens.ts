@@ -105,6 +105,8 @@ export class TokenRegistry {
   private readonly codes = new Map<string, AuthorizationCode>();
   private readonly staticTokens = new Map<string, StaticTokenRecord>();
   private readonly refreshAttemptsByPortal = new Map<number, number>();
+  /** `${appId}:${portalId}` of OAuth apps installed (authorised) and not uninstalled since. */
+  private readonly installations = new Set<string>();
   private nextPrivateAppId = FIRST_PRIVATE_APP_ID;
   /** Refresh grants whose token the registry never issued: no portal to charge them to. */
   unknownRefreshAttempts = 0;
@@ -172,6 +174,7 @@ export class TokenRegistry {
     const app = this.apps.get(input.appId);
     if (!app) throw new Error(`unknown app ${input.appId}`);
     const inst = this.installation(app, input.portalId, input.scopes, input.userId, input.user);
+    this.installations.add(`${app.appId}:${input.portalId}`);
     return this.mint(inst, this.newRefreshToken(inst));
   }
 
@@ -185,9 +188,10 @@ export class TokenRegistry {
     if (code.redirectUri !== input.redirectUri) {
       return grantError('BAD_REDIRECT_URI', 'invalid_grant', 'redirect_uri does not match the authorization request');
     }
-    // Codes are single use.
+    // Codes are single use; a redeemed code completes the install.
     this.codes.delete(input.code!);
     const { redirectUri: _r, expiresAt: _e, ...inst } = code;
+    this.installations.add(`${inst.appId}:${inst.portalId}`);
     return { ok: true, body: this.mint(inst, this.newRefreshToken(inst)) };
   }
 
@@ -208,12 +212,22 @@ export class TokenRegistry {
     return { ok: true, body: this.mint(record, refreshToken) };
   }
 
-  /** Whether the app holds a live refresh token or static token in the portal: who webhooks go to. */
+  /**
+   * Whether the app is installed in the portal: authorised through OAuth and not uninstalled, or
+   * a private app with a live token. Webhooks go to installed apps only.
+   */
   hasInstallation(appId: number, portalId: number): boolean {
-    for (const records of [this.refreshTokens, this.staticTokens] as const) {
-      for (const r of records.values()) if (r.appId === appId && r.portalId === portalId && !r.revoked) return true;
-    }
+    if (this.installations.has(`${appId}:${portalId}`)) return true;
+    for (const r of this.staticTokens.values()) if (r.appId === appId && r.portalId === portalId && !r.revoked) return true;
     return false;
+  }
+
+  /** The portal removes the app: every token the app holds there stops working, and so do its webhooks. */
+  uninstall(appId: number, portalId: number): void {
+    this.installations.delete(`${appId}:${portalId}`);
+    for (const records of [this.accessTokens, this.refreshTokens, this.staticTokens] as const) {
+      for (const record of records.values()) if (record.appId === appId && record.portalId === portalId) record.revoked = true;
+    }
   }
 
   /** Refresh-grant requests charged to a portal, successful or not. */
@@ -236,8 +250,9 @@ export class TokenRegistry {
     return true;
   }
 
-  /** Uninstall / fault injection: every token of the portal stops working at once. */
+  /** Every app uninstalled from the portal at once (fault injection): all its tokens stop working. */
   revokeAllForPortal(portalId: number): void {
+    for (const key of this.installations) if (key.endsWith(`:${portalId}`)) this.installations.delete(key);
     for (const records of [this.accessTokens, this.refreshTokens, this.staticTokens] as const) {
       for (const record of records.values()) if (record.portalId === portalId) record.revoked = true;
     }

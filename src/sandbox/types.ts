@@ -64,4 +64,6 @@ export interface CrmChange {
   toObjectId?: string;
   associationRemoved?: boolean;
   isPrimaryAssociation?: boolean;
+  /** The same association change seen from the other record (`to` side of the call). */
+  inverse?: boolean;
 }

@@ -5,6 +5,7 @@
 import { mulberry32 } from './seed.js';
 import { randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
+import { z } from 'zod';
 import { signV1, signV2, signV3 } from '../hubspot/webhook-signature.js';
 import type { CrmChange, SandboxClock } from './types.js';
 
@@ -60,25 +61,41 @@ export interface WebhookEvent {
   isPrimaryAssociation?: boolean;
 }
 
-export interface DeliveryOptions {
-  /** Multiplies every wait below (batch window, delivery delay, retry backoff): 0.001 in tests. */
-  timeScale: number;
-  /** How long events gather before a batch is cut. */
-  batchWindowMs: number;
-  maxBatchSize: number;
-  /** HubSpot gives up on an answer after 5 s and retries; not scaled. */
-  timeoutMs: number;
-  /** Retries after the first attempt (HubSpot: up to 10, over about a day). */
-  maxRetries: number;
-  /** Backoff before retry n (1-based) is `retryBaseDelayMs * 2^(n-1)`; 60 s gives ~17 h over 10 retries. */
-  retryBaseDelayMs: number;
-  /** Chance that a delivered batch is sent again later (at-least-once). */
-  duplicateRate: number;
-  /** Shuffle events before cutting batches, and vary batch delays, so arrival order is not change order. */
-  reorder: boolean;
-  /** Extra wait before each send, drawn uniformly from [min, max]. */
-  deliveryDelayMs: [number, number];
-}
+/** HubSpot's caps (HUBSPOT.md §8): batches of up to 100 events, up to 10 concurrent requests per account. */
+export const MAX_BATCH_SIZE = 100;
+export const MAX_CONCURRENT_REQUESTS = 10;
+
+const deliveryOptions = z
+  .object({
+    /** Multiplies every wait below (batch window, delivery delay, retry backoff): 0.001 in tests. */
+    timeScale: z.number().min(0),
+    /** How long events gather before a batch is cut. */
+    batchWindowMs: z.number().min(0),
+    maxBatchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
+    /** HubSpot gives up on an answer after 5 s and retries; not scaled. */
+    timeoutMs: z.number().positive(),
+    /** Retries after the first attempt (HubSpot: up to 10, over about a day). */
+    maxRetries: z.number().int().min(0),
+    /** Backoff before retry n (1-based) is `retryBaseDelayMs * 2^(n-1)`; 60 s gives ~17 h over 10 retries. */
+    retryBaseDelayMs: z.number().min(0),
+    /** Chance that a delivered batch is sent again later (at-least-once). */
+    duplicateRate: z.number().min(0).max(1),
+    /** Shuffle events before cutting batches, and vary batch delays, so arrival order is not change order. */
+    reorder: z.boolean(),
+    /** Extra wait before each send, drawn uniformly from [min, max]. */
+    deliveryDelayMs: z.tuple([z.number().min(0), z.number().min(0)]),
+    /**
+     * `both`: an association change is sent to subscribers of either record's type, each event
+     * seen from its own side; `one`: only from the side the change was made on. Which HubSpot
+     * does is UNCONFIRMED.
+     */
+    associationChanges: z.enum(['both', 'one']),
+  })
+  .strict();
+
+export type DeliveryOptions = z.output<typeof deliveryOptions>;
+/** What `configure` and the control API accept: any subset, within HubSpot's caps. */
+export const deliveryOptionsInput = deliveryOptions.partial();
 
 export interface DispatcherStats {
   eventsCreated: number;
@@ -90,6 +107,8 @@ export interface DispatcherStats {
   failures: number;
   /** Events given up on after the last retry. */
   dropped: number;
+  /** Events never sent because the app was uninstalled from the portal first. */
+  discarded: number;
   duplicatesSent: number;
   maxInFlight: number;
 }
@@ -116,8 +135,8 @@ export interface WebhookDispatcherDeps {
   clock: SandboxClock;
   fetch?: typeof fetch;
   seed?: number;
-  /** Whether the app is installed in the portal; defaults to the dispatcher's own `installApp` records. */
-  isInstalled?: (appId: number, portalId: number) => boolean;
+  /** Whether the app is installed in the portal: events flow only while it is. */
+  isInstalled: (appId: number, portalId: number) => boolean;
   options?: Partial<DeliveryOptions>;
 }
 
@@ -131,6 +150,7 @@ const DEFAULTS: DeliveryOptions = {
   duplicateRate: 0,
   reorder: false,
   deliveryDelayMs: [0, 0],
+  associationChanges: 'both',
 };
 
 const STANDARD_PREFIX: Record<string, string> = {
@@ -160,12 +180,11 @@ export class WebhookDispatcher {
   private readonly apps = new Map<number, WebhookApp>();
   private readonly settings = new Map<number, WebhookSettings>();
   private readonly subscriptions = new Map<number, Subscription[]>();
-  private readonly installs = new Set<string>();
   private readonly lanes = new Map<string, Lane>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly counters: DispatcherStats = {
-    eventsCreated: 0, delivered: 0, attempts: 0, failures: 0, dropped: 0, duplicatesSent: 0, maxInFlight: 0,
+    eventsCreated: 0, delivered: 0, attempts: 0, failures: 0, dropped: 0, discarded: 0, duplicatesSent: 0, maxInFlight: 0,
   };
   private nextSubscriptionId = 1000;
   private nextEventId: number;
@@ -174,25 +193,18 @@ export class WebhookDispatcher {
     this.clock = deps.clock;
     this.fetchFn = deps.fetch ?? fetch;
     this.random = mulberry32(deps.seed ?? 1);
-    this.isInstalled = deps.isInstalled ?? ((appId, portalId) => this.installs.has(`${appId}:${portalId}`));
-    this.options = { ...DEFAULTS, ...deps.options };
+    this.isInstalled = deps.isInstalled;
+    this.options = { ...DEFAULTS, ...deliveryOptionsInput.parse(deps.options ?? {}) };
     this.nextEventId = 1 + Math.floor(this.random() * 1e9);
   }
 
+  /** Throws (a ZodError) for values outside HubSpot's caps, e.g. batches over 100. */
   configure(options: Partial<DeliveryOptions>): void {
-    Object.assign(this.options, options);
+    Object.assign(this.options, deliveryOptionsInput.parse(options));
   }
 
   registerApp(app: WebhookApp): void {
     this.apps.set(app.appId, app);
-  }
-
-  installApp(appId: number, portalId: number): void {
-    this.installs.add(`${appId}:${portalId}`);
-  }
-
-  uninstallApp(appId: number, portalId: number): void {
-    this.installs.delete(`${appId}:${portalId}`);
   }
 
   getSettings(appId: number): WebhookSettings | undefined {
@@ -204,7 +216,7 @@ export class WebhookDispatcher {
     const previous = this.settings.get(appId);
     const next: WebhookSettings = {
       targetUrl: input.targetUrl,
-      throttling: { maxConcurrentRequests: input.maxConcurrentRequests ?? previous?.throttling.maxConcurrentRequests ?? 10 },
+      throttling: { maxConcurrentRequests: input.maxConcurrentRequests ?? previous?.throttling.maxConcurrentRequests ?? MAX_CONCURRENT_REQUESTS },
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     };
@@ -250,7 +262,7 @@ export class WebhookDispatcher {
   /** Queues the events a store change produces for every subscribed, installed app. */
   handle(change: CrmChange): void {
     const prefix = STANDARD_PREFIX[change.objectTypeId] ?? (change.objectTypeId.startsWith('2-') ? 'object' : undefined);
-    if (!prefix) return;
+    if (!prefix || (change.inverse && this.options.associationChanges === 'one')) return;
     // A GDPR delete is also a deletion to subscribers of `contact.deletion`.
     const types = change.change === 'privacyDeletion' ? ['privacyDeletion', 'deletion'] : [change.change];
     for (const [appId, subs] of this.subscriptions) {
@@ -344,7 +356,14 @@ export class WebhookDispatcher {
 
   /** Starts as many sends as the app's concurrency allows: ready batches (retries, duplicates) first. */
   private pump(lane: Lane): void {
-    const limit = this.settings.get(lane.appId)?.throttling.maxConcurrentRequests ?? 10;
+    if (!this.isInstalled(lane.appId, lane.portalId)) {
+      // Uninstalled: what is queued or waiting for a retry is never sent.
+      this.counters.discarded += lane.pending.length + lane.ready.reduce((n, b) => n + b.events.length, 0);
+      lane.pending = [];
+      lane.ready = [];
+      return this.settleIdle();
+    }
+    const limit = this.settings.get(lane.appId)?.throttling.maxConcurrentRequests ?? MAX_CONCURRENT_REQUESTS;
     while (lane.inFlight < limit) {
       let batch = lane.ready.shift();
       if (!batch && lane.pending.length > 0) {
@@ -397,7 +416,8 @@ export class WebhookDispatcher {
       return false;
     }
     const body = JSON.stringify(batch.events);
-    const timestamp = this.clock.now();
+    // HubSpot's own clock at sending, which receivers compare with theirs; occurredAt stays simulated time.
+    const timestamp = Date.now();
     const v2 = app.signatureVersion === 'v2';
     const headers = {
       'content-type': 'application/json',
@@ -456,6 +476,11 @@ function shuffle<T>(items: T[], random: () => number): void {
   }
 }
 
+const settingsBody = z.object({
+  targetUrl: z.string().refine((u) => URL.canParse(u), 'targetUrl must be a URL'),
+  throttling: z.object({ maxConcurrentRequests: z.number().int().min(1).max(MAX_CONCURRENT_REQUESTS) }).optional(),
+});
+
 /** HubSpot's webhooks API for an app's settings and subscriptions (developer `hapikey` not checked). */
 export function createWebhooksRouter(dispatcher: WebhookDispatcher): Router {
   const router = express.Router();
@@ -469,13 +494,10 @@ export function createWebhooksRouter(dispatcher: WebhookDispatcher): Router {
     else res.status(404).json(errorBody('No settings configured for this app', 'OBJECT_NOT_FOUND'));
   });
   router.put('/webhooks/v3/:appId/settings', (req, res) => {
-    const body = req.body as { targetUrl?: unknown; throttling?: { maxConcurrentRequests?: unknown } } | undefined;
-    const targetUrl = typeof body?.targetUrl === 'string' && URL.canParse(body.targetUrl) ? body.targetUrl : undefined;
-    const max = body?.throttling?.maxConcurrentRequests;
-    if (!targetUrl || (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1))) {
-      return void res.status(400).json(errorBody('targetUrl must be a URL and throttling.maxConcurrentRequests a positive integer', 'VALIDATION_ERROR'));
-    }
-    res.json(dispatcher.setSettings(appIdOf(req.params.appId), { targetUrl, ...(typeof max === 'number' ? { maxConcurrentRequests: max } : {}) }));
+    const parsed = settingsBody.safeParse(req.body ?? {});
+    if (!parsed.success) return void res.status(400).json(errorBody(z.prettifyError(parsed.error), 'VALIDATION_ERROR'));
+    const { targetUrl, throttling } = parsed.data;
+    res.json(dispatcher.setSettings(appIdOf(req.params.appId), { targetUrl, ...(throttling ? { maxConcurrentRequests: throttling.maxConcurrentRequests } : {}) }));
   });
   router.delete('/webhooks/v3/:appId/settings', (req, res) => {
     dispatcher.clearSettings(appIdOf(req.params.appId));

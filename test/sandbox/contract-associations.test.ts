@@ -2,13 +2,16 @@
 // and batch limits (HUBSPOT.md §4).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/associations/v4/index.js';
+import type { CrmChange } from '../../src/sandbox/types.js';
 import { failure, startFixture, type Fixture } from './sandbox-fixture.js';
 
 let f: Fixture;
 const HUBSPOT_DEFINED = AssociationSpecAssociationCategoryEnum.HubspotDefined;
+const changes: CrmChange[] = [];
 
 beforeAll(async () => {
   f = await startFixture();
+  f.sandbox.store.onChange((c) => changes.push(c));
 });
 afterAll(() => f.close());
 
@@ -35,6 +38,41 @@ describe('type ids', () => {
     for (const co of [a, b]) await f.hubspot.crm.associations.v4.basicApi.create('contacts', c, 'companies', co, [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 }]);
     const page = await f.hubspot.crm.associations.v4.basicApi.getPage('contacts', c, 'companies');
     expect(Object.fromEntries(page.results.map((r) => [String(r.toObjectId), typeIds(r)]))).toEqual({ [a]: [279], [b]: [1, 279] });
+  });
+
+  it('a demoted primary and each new type are association changes, told from both records', async () => {
+    const c = await contact('demoted.events@example.com');
+    const [a, b] = [await company('Old Primary'), await company('New Primary')];
+    await f.hubspot.crm.associations.v4.basicApi.create('contacts', c, 'companies', a, [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 }]);
+    const from = changes.length;
+    await f.hubspot.crm.associations.v4.basicApi.create('contacts', c, 'companies', b, [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 }]);
+    const events = changes.slice(from).map((x) => [x.objectTypeId, x.objectId, x.associationType, x.toObjectId, x.associationRemoved, x.isPrimaryAssociation]);
+    expect(events).toEqual([
+      ['0-1', c, 'CONTACT_TO_COMPANY', a, true, true],
+      ['0-2', a, 'COMPANY_TO_CONTACT', c, true, true],
+      ['0-1', c, 'CONTACT_TO_COMPANY', b, false, true],
+      ['0-2', b, 'COMPANY_TO_CONTACT', c, false, true],
+      ['0-1', c, 'CONTACT_TO_COMPANY_UNLABELED', b, false, false],
+      ['0-2', b, 'COMPANY_TO_CONTACT_UNLABELED', c, false, false],
+    ]);
+    expect(changes.slice(from).map((x) => x.inverse ?? false)).toEqual([false, true, false, true, false, true]);
+  });
+
+  it('a merge moves the merged record’s associations to the survivor, each move an association change', async () => {
+    const co = await company('Merge Target Co');
+    const [keep, gone] = [await contact('survivor@example.com'), await contact('absorbed@example.com')];
+    await f.hubspot.crm.associations.v4.basicApi.createDefault('contacts', gone, 'companies', co);
+    const from = changes.length;
+    await f.hubspot.crm.contacts.basicApi.merge({ primaryObjectId: keep, objectIdToMerge: gone });
+    const events = changes.slice(from).filter((x) => x.change === 'associationChange').map((x) => [x.objectId, x.associationType, x.toObjectId, x.associationRemoved]);
+    expect(events).toEqual([
+      [gone, 'CONTACT_TO_COMPANY_UNLABELED', co, true],
+      [co, 'COMPANY_TO_CONTACT_UNLABELED', gone, true],
+      [keep, 'CONTACT_TO_COMPANY_UNLABELED', co, false],
+      [co, 'COMPANY_TO_CONTACT_UNLABELED', keep, false],
+    ]);
+    const page = await f.hubspot.crm.associations.v4.basicApi.getPage('companies', co, 'contacts');
+    expect(page.results.map((r) => String(r.toObjectId))).toEqual([keep]);
   });
 
   it('a default association answers 200 with the unlabeled type; deal→contact is 3 and contact→deal 4', async () => {

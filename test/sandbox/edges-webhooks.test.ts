@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import express from 'express';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyV1, verifyV2, verifyV3 } from '../../src/hubspot/webhook-signature.js';
 import { AdjustableClock, type CrmChange } from '../../src/sandbox/types.js';
 import { createWebhooksRouter, WebhookDispatcher, type WebhookEvent } from '../../src/sandbox/webhooks.js';
@@ -48,10 +48,12 @@ beforeAll(async () => {
 });
 afterAll(() => hooks.close());
 
+/** The app is installed in PORTAL only. */
+const isInstalled = (appId: number, portalId: number) => appId === APP.appId && portalId === PORTAL;
+
 function newDispatcher(seed = 42, signatureVersion: 'v1' | 'v2' = 'v1') {
-  const d = new WebhookDispatcher({ clock, seed, options: { timeScale: 0.001, timeoutMs: 1_000 } });
+  const d = new WebhookDispatcher({ clock, seed, isInstalled, options: { timeScale: 0.001, timeoutMs: 1_000 } });
   d.registerApp({ ...APP, signatureVersion });
-  d.installApp(APP.appId, PORTAL);
   d.setSettings(APP.appId, { targetUrl });
   return d;
 }
@@ -187,6 +189,92 @@ describe('webhook delivery', () => {
     expect(dispatcher.stats()).toMatchObject({ attempts: 4, failures: 4, dropped: 2, delivered: 0 });
   });
 
+  it('retries 10 times by default, waiting 1, 2, 4 … 512 minutes between attempts, then drops the batch', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const attempts: { at: number; attemptNumber: number }[] = [];
+      const failing: typeof fetch = async (_url, init) => {
+        const events = JSON.parse(String(init?.body)) as WebhookEvent[];
+        attempts.push({ at: Date.now(), attemptNumber: events[0]!.attemptNumber });
+        return new Response(null, { status: 503 });
+      };
+      const d = new WebhookDispatcher({ clock: new AdjustableClock(), isInstalled, fetch: failing });
+      d.registerApp(APP);
+      d.setSettings(APP.appId, { targetUrl });
+      d.subscribe(APP.appId, { eventType: 'contact.creation' });
+      d.handle(change());
+      await vi.runAllTimersAsync();
+      expect(attempts.map((a) => a.attemptNumber)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at);
+      expect(gaps).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((minutes) => minutes * 60_000));
+      expect(d.stats()).toMatchObject({ attempts: 11, failures: 11, dropped: 1, delivered: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("stamps X-HubSpot-Request-Timestamp with the sender's wall clock while occurredAt stays simulated time", async () => {
+    dispatcher.subscribe(APP.appId, { eventType: 'contact.creation' });
+    clock.advance(3 * 24 * 3600 * 1000);
+    const occurredAt = clock.now();
+    const before = Date.now();
+    dispatcher.handle(change({ occurredAt }));
+    await dispatcher.idle();
+    const r = receiver.requests[0]!;
+    const timestamp = Number(r.headers['x-hubspot-request-timestamp']);
+    expect(timestamp).toBeGreaterThanOrEqual(before);
+    expect(timestamp).toBeLessThanOrEqual(Date.now());
+    expect(r.events[0]!.occurredAt).toBe(occurredAt);
+    // A receiver checking the 5-minute window against its own clock accepts it.
+    const v3 = { secret: APP.clientSecret, method: 'POST', uri: targetUrl, rawBody: r.raw, signature: r.headers['x-hubspot-signature-v3'], timestamp: r.headers['x-hubspot-request-timestamp'], now: Date.now() };
+    expect(verifyV3(v3)).toEqual({ ok: true });
+  });
+
+  it('sends an association change seen from the other record by default, and only the one side when configured', async () => {
+    dispatcher.subscribe(APP.appId, { eventType: 'contact.associationChange' });
+    dispatcher.subscribe(APP.appId, { eventType: 'company.associationChange' });
+    const assoc = { change: 'associationChange' as const, associationRemoved: false, isPrimaryAssociation: false };
+    dispatcher.handle(change({ ...assoc, objectId: '1', associationType: 'CONTACT_TO_COMPANY', fromObjectId: '1', toObjectId: '2' }));
+    dispatcher.handle(change({ ...assoc, objectType: 'companies', objectTypeId: '0-2', objectId: '2', associationType: 'COMPANY_TO_CONTACT', fromObjectId: '2', toObjectId: '1', inverse: true }));
+    await dispatcher.idle();
+    expect(allEvents().map((e) => [e.subscriptionType, e.associationType, e.objectId])).toEqual([
+      ['contact.associationChange', 'CONTACT_TO_COMPANY', 1],
+      ['company.associationChange', 'COMPANY_TO_CONTACT', 2],
+    ]);
+
+    receiver.requests = [];
+    dispatcher.configure({ associationChanges: 'one' });
+    dispatcher.handle(change({ ...assoc, objectId: '3', associationType: 'CONTACT_TO_COMPANY', fromObjectId: '3', toObjectId: '4' }));
+    dispatcher.handle(change({ ...assoc, objectType: 'companies', objectTypeId: '0-2', objectId: '4', associationType: 'COMPANY_TO_CONTACT', fromObjectId: '4', toObjectId: '3', inverse: true }));
+    await dispatcher.idle();
+    expect(allEvents().map((e) => e.subscriptionType)).toEqual(['contact.associationChange']);
+  });
+
+  it('refuses a batch size over 100, as HubSpot never sends more', () => {
+    expect(() => dispatcher.configure({ maxBatchSize: 101 })).toThrow(/maxBatchSize/);
+    expect(dispatcher.options.maxBatchSize).toBe(100);
+  });
+
+  it('stops sending, and drops pending retries, once the app is uninstalled', async () => {
+    let installed = true;
+    const d = new WebhookDispatcher({ clock, isInstalled: () => installed, options: { timeScale: 0.001, retryBaseDelayMs: 100_000 } });
+    try {
+      d.registerApp(APP);
+      d.setSettings(APP.appId, { targetUrl });
+      d.subscribe(APP.appId, { eventType: 'contact.creation' });
+      receiver.behave = () => ({ status: 500 });
+      d.handle(change());
+      await vi.waitFor(() => expect(receiver.requests).toHaveLength(1));
+      installed = false;
+      d.handle(change());
+      await d.idle();
+      expect(receiver.requests).toHaveLength(1);
+      expect(d.stats()).toMatchObject({ attempts: 1, discarded: 1, eventsCreated: 1 });
+    } finally {
+      d.close();
+    }
+  });
+
   it('sends duplicates with the same eventId when configured', async () => {
     dispatcher.configure({ duplicateRate: 1 });
     dispatcher.subscribe(APP.appId, { eventType: 'contact.creation' });
@@ -203,7 +291,8 @@ describe('webhook delivery', () => {
       receiver.requests = [];
       dispatcher.close();
       dispatcher = newDispatcher(seed);
-      dispatcher.configure({ reorder, maxBatchSize: 1000 });
+      // One batch holds all 50 (HubSpot's cap is 100), so only the shuffle can change the order.
+      dispatcher.configure({ reorder, maxBatchSize: 100 });
       dispatcher.subscribe(APP.appId, { eventType: 'contact.creation' });
       for (let i = 0; i < 50; i++) dispatcher.handle(change({ objectId: String(i) }));
       await dispatcher.idle();
@@ -243,7 +332,7 @@ describe('webhooks API', () => {
 
   let apiDispatcher: WebhookDispatcher;
   function newDispatcherForApi() {
-    apiDispatcher = new WebhookDispatcher({ clock: new AdjustableClock() });
+    apiDispatcher = new WebhookDispatcher({ clock: new AdjustableClock(), isInstalled });
     return apiDispatcher;
   }
 
@@ -263,6 +352,14 @@ describe('webhooks API', () => {
     await client.webhooks.subscriptionsApi.archive(Number(created.id), APP.appId);
     expect((await client.webhooks.subscriptionsApi.getAll(APP.appId)).results).toHaveLength(0);
     expect(apiDispatcher.listSubscriptions(APP.appId)).toEqual([]);
+  });
+
+  it('refuses more than 10 concurrent requests with a HubSpot-shaped 400, and accepts 10', async () => {
+    const client = new Client({ developerApiKey: 'dev-key', basePath: api.url, numberOfApiCallRetries: 0 });
+    const error = await client.webhooks.settingsApi.configure(APP.appId, { targetUrl: 'https://example.com/hook', throttling: { maxConcurrentRequests: 50 } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 400, body: { status: 'error', category: 'VALIDATION_ERROR', correlationId: expect.any(String), message: expect.stringContaining('maxConcurrentRequests') } });
+    const ok = await client.webhooks.settingsApi.configure(APP.appId, { targetUrl: 'https://example.com/hook', throttling: { maxConcurrentRequests: 10 } });
+    expect(ok.throttling.maxConcurrentRequests).toBe(10);
   });
 
   it('refuses a propertyChange subscription without propertyName', async () => {

@@ -3,8 +3,8 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Client } from '@hubspot/api-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SandboxClient } from '../../src/sandbox/client.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SandboxClient, SandboxControlError } from '../../src/sandbox/client.js';
 import { createDemoPortal, createSandbox } from '../../src/sandbox/server.js';
 import { failure, startFixture, type Fixture } from './sandbox-fixture.js';
 
@@ -74,35 +74,125 @@ describe('private apps', () => {
 });
 
 describe('OAuth install and webhooks', () => {
-  it('delivers a signed-up app’s webhook for a change made through its OAuth token', async () => {
-    const received: Record<string, unknown>[] = [];
+  const received: Record<string, unknown>[] = [];
+  /** The hook's answer; a test makes it fail to leave a retry pending. */
+  let answer = 204;
+  let targetServer: import('node:http').Server;
+  let sandbox: ReturnType<typeof createSandbox>;
+  let server: { url: string; close(): Promise<void> };
+  let control: SandboxClient;
+
+  beforeAll(async () => {
     const target = express().use(express.json()).post('/hook', (req, res) => {
       received.push(...(req.body as Record<string, unknown>[]));
-      res.status(204).end();
+      res.status(answer).end();
     });
-    const targetServer = await new Promise<import('node:http').Server>((resolve) => {
+    targetServer = await new Promise((resolve) => {
       const s = target.listen(0, '127.0.0.1', () => resolve(s));
     });
-    const sandbox = createSandbox({ rateLimits: { enabled: false }, webhooks: { timeScale: 0.001 } });
-    const server = await sandbox.listen(0);
+    sandbox = createSandbox({ rateLimits: { enabled: false }, webhooks: { timeScale: 0.001 } });
+    server = await sandbox.listen(0);
+    control = new SandboxClient(server.url);
+  });
+  afterAll(async () => {
+    await server.close();
+    targetServer.close();
+  });
+  beforeEach(() => {
+    received.length = 0;
+    answer = 204;
+  });
+
+  /** A portal with an app whose webhooks go to the hook, subscribed to `eventTypes`. */
+  async function appWithHooks(portalId: number, appId: number, eventTypes: string[]) {
+    await control.createPortal({ portalId });
+    const app = await control.createApp({ appId });
+    const put = (path: string, method: string, body: unknown) =>
+      fetch(`${server.url}/webhooks/v3/${appId}/${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await put('settings', 'PUT', { targetUrl: `http://127.0.0.1:${(targetServer.address() as AddressInfo).port}/hook` });
+    for (const eventType of eventTypes) await put('subscriptions', 'POST', { eventType });
+    return app;
+  }
+
+  it('delivers a signed-up app’s webhook for a change made through its OAuth token', async () => {
+    const app = await appWithHooks(888001, 31337, ['contact.creation']);
+    const tokens = await control.installApp(888001, app.appId, ['crm.objects.contacts.write']);
+    const hubspot = new Client({ accessToken: tokens.access_token, basePath: server.url, numberOfApiCallRetries: 0 });
+    const details = (await (await hubspot.apiRequest({ method: 'GET', path: '/account-info/v3/details' })).json()) as { portalId: number };
+    expect(details.portalId).toBe(888001);
+    const created = await hubspot.crm.contacts.basicApi.create({ properties: { email: 'hooked@example.com' }, associations: [] });
+    await sandbox.webhooks.idle();
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ subscriptionType: 'contact.creation', objectId: Number(created.id), portalId: 888001, appId: 31337, changeSource: 'API', sourceId: '31337' });
+  });
+
+  it('an app installed through the OAuth redirect gets webhooks until the portal uninstalls it; a pending retry is dropped', async () => {
+    const app = await appWithHooks(888002, 31338, ['contact.creation']);
+    const redirect = 'http://127.0.0.1:1/callback';
+    const authorize = await fetch(`${server.url}/oauth/authorize?client_id=${app.clientId}&redirect_uri=${encodeURIComponent(redirect)}&scope=oauth&portalId=888002`, { redirect: 'manual' });
+    const code = new URL(authorize.headers.get('location')!).searchParams.get('code')!;
+    const grant = await new Client({ basePath: server.url, numberOfApiCallRetries: 0 }).oauth.tokensApi.create('authorization_code', code, redirect, app.clientId, app.clientSecret);
+
+    await control.createObject(888002, 'contacts', { email: 'before.uninstall@example.com' });
+    await sandbox.webhooks.idle();
+    expect(received).toHaveLength(1);
+
+    // The next delivery fails and waits for its retry (300 s at 0.001 = 300 ms) when the uninstall comes.
+    answer = 500;
+    await control.configureWebhooks({ retryBaseDelayMs: 300_000 });
     try {
-      const control = new SandboxClient(server.url);
-      await control.createPortal({ portalId: 888001 });
-      const app = await control.createApp({ appId: 31337 });
-      await fetch(`${server.url}/webhooks/v3/31337/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetUrl: `http://127.0.0.1:${(targetServer.address() as AddressInfo).port}/hook` }) });
-      await fetch(`${server.url}/webhooks/v3/31337/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ eventType: 'contact.creation' }) });
-      const tokens = await control.installApp(888001, app.appId, ['crm.objects.contacts.write']);
-      const hubspot = new Client({ accessToken: tokens.access_token, basePath: server.url, numberOfApiCallRetries: 0 });
-      const details = (await (await hubspot.apiRequest({ method: 'GET', path: '/account-info/v3/details' })).json()) as { portalId: number };
-      expect(details.portalId).toBe(888001);
-      const created = await hubspot.crm.contacts.basicApi.create({ properties: { email: 'hooked@example.com' }, associations: [] });
+      await control.createObject(888002, 'contacts', { email: 'pending.retry@example.com' });
+      await vi.waitFor(() => expect(received).toHaveLength(2));
+      const before = sandbox.webhooks.stats();
+      await control.uninstallApp(888002, app.appId);
+      await control.createObject(888002, 'contacts', { email: 'after.uninstall@example.com' });
       await sandbox.webhooks.idle();
-      expect(received).toHaveLength(1);
-      expect(received[0]).toMatchObject({ subscriptionType: 'contact.creation', objectId: Number(created.id), portalId: 888001, appId: 31337, changeSource: 'API', sourceId: '31337' });
+      expect(received).toHaveLength(2);
+      expect(sandbox.webhooks.stats().discarded - before.discarded).toBe(1);
+      expect(sandbox.webhooks.stats().eventsCreated).toBe(before.eventsCreated);
     } finally {
-      await server.close();
-      targetServer.close();
+      await control.configureWebhooks({ retryBaseDelayMs: 60_000 });
     }
+    const err = await failure(new Client({ accessToken: grant.accessToken, basePath: server.url, numberOfApiCallRetries: 0 }).crm.contacts.basicApi.getPage());
+    expect(err.code).toBe(401);
+  });
+
+  it("revoking the portal's tokens uninstalls every app: its webhooks stop", async () => {
+    const app = await appWithHooks(888003, 31339, ['contact.creation']);
+    await control.installApp(888003, app.appId);
+    await control.createObject(888003, 'contacts', { email: 'one@example.com' });
+    await sandbox.webhooks.idle();
+    expect(received).toHaveLength(1);
+    await control.revokeTokens(888003);
+    await control.createObject(888003, 'contacts', { email: 'two@example.com' });
+    await sandbox.webhooks.idle();
+    expect(received).toHaveLength(1);
+  });
+
+  it('tells subscribers of both sides about an association change made from one side', async () => {
+    const app = await appWithHooks(888004, 31340, ['contact.associationChange', 'company.associationChange']);
+    const tokens = await control.installApp(888004, app.appId);
+    const hubspot = new Client({ accessToken: tokens.access_token, basePath: server.url, numberOfApiCallRetries: 0 });
+    const company = await hubspot.crm.companies.basicApi.create({ properties: { name: 'Both Sides' }, associations: [] });
+    const contact = await hubspot.crm.contacts.basicApi.create({ properties: { email: 'sides@example.com' }, associations: [] });
+    await hubspot.crm.associations.v4.basicApi.createDefault('contacts', contact.id, 'companies', company.id);
+    await sandbox.webhooks.idle();
+    const seen = received.map((e) => [e.subscriptionType, e.associationType, e.objectId, e.fromObjectId, e.toObjectId, e.associationRemoved]);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        ['contact.associationChange', 'CONTACT_TO_COMPANY_UNLABELED', Number(contact.id), Number(contact.id), Number(company.id), false],
+        ['company.associationChange', 'COMPANY_TO_CONTACT_UNLABELED', Number(company.id), Number(company.id), Number(contact.id), false],
+      ]),
+    );
+    expect(received).toHaveLength(2);
+  });
+
+  it("refuses webhook delivery options beyond HubSpot's caps with a HubSpot-shaped 400", async () => {
+    const err = await control.configureWebhooks({ maxBatchSize: 1000 }).catch((e: unknown) => e as SandboxControlError);
+    expect(err).toBeInstanceOf(SandboxControlError);
+    expect((err as SandboxControlError).status).toBe(400);
+    expect((err as SandboxControlError).body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', message: expect.stringContaining('maxBatchSize') });
+    expect(sandbox.webhooks.options.maxBatchSize).toBe(100);
   });
 });
 
