@@ -44,6 +44,14 @@ export function createMetaRouter(store: Store): Router {
     res.status(201).json(batchBody(created, startedAt));
   });
 
+  r.post('/crm/v3/properties/:objectType/batch/archive', (req: P<'objectType'>, res) => {
+    const { table } = typeOf(req, res);
+    const names = batchInputs(req, 100).map((i) => String(i.name ?? ''));
+    // Like object batch archive: names that do not exist (or are archived already) are skipped.
+    archiveProperties(store, table, names.filter((n) => table.def.properties.get(n)?.archived === false));
+    res.status(204).end();
+  });
+
   r.get('/crm/v3/properties/:objectType/groups', (req: P<'objectType'>, res) => {
     const { table } = typeOf(req, res);
     res.json({ results: [...table.def.groups.values()] });
@@ -69,8 +77,15 @@ export function createMetaRouter(store: Store): Router {
   r.get('/crm/v3/properties/:objectType/:propertyName', (req: P<'objectType' | 'propertyName'>, res) => {
     const { table } = typeOf(req, res);
     const p = table.def.properties.get(req.params.propertyName);
-    if (!p) throw notFound(`Property ${req.params.propertyName} does not exist`);
+    if (!p || p.archived !== boolParam((req.query as Record<string, unknown>).archived)) throw notFound(`Property ${req.params.propertyName} does not exist`);
     res.json(publicProperty(p));
+  });
+
+  r.delete('/crm/v3/properties/:objectType/:propertyName', (req: P<'objectType' | 'propertyName'>, res) => {
+    const { table } = typeOf(req, res);
+    if (table.def.properties.get(req.params.propertyName)?.archived !== false) throw notFound(`Property ${req.params.propertyName} does not exist`);
+    archiveProperties(store, table, [req.params.propertyName]);
+    res.status(204).end();
   });
 
   // ---- custom object schemas
@@ -209,6 +224,20 @@ function createProperty(store: Store, table: ObjectTable, raw: unknown) {
   table.def.properties.set(name, p);
   if (p.hasUniqueValue) table.unique.set(name, new Map());
   return p;
+}
+
+/** Archives properties all or nothing: HubSpot-defined ones cannot be archived (400). */
+function archiveProperties(store: Store, table: ObjectTable, names: string[]): void {
+  const props = names.map((n) => table.def.properties.get(n)!);
+  const fixed = props.filter((p) => p.hubspotDefined).map((p) => p.name);
+  if (fixed.length > 0) throw validation(`HubSpot-defined properties cannot be archived: ${fixed.join(', ')}`);
+  const now = store.clock.now();
+  for (const p of props) {
+    p.archived = true;
+    p.updatedAt = now;
+    // An archived property's values no longer block a new record's.
+    table.unique.delete(p.name);
+  }
 }
 
 function publicSchema(portal: Portal, table: ObjectTable) {

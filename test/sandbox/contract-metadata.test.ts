@@ -38,6 +38,35 @@ describe('properties', () => {
     expect((await f.hubspot.crm.properties.groupsApi.getAll('deals')).results.map((g) => g.name)).toContain('hubsync');
   });
 
+  it('batch archives properties with 204: gone from reads and writes, listed with archived=true', async () => {
+    const input = (name: string) => ({ name, label: name, type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: 'dealinformation' });
+    await f.hubspot.crm.properties.batchApi.create('deals', { inputs: [input('old_code'), input('old_region'), input('kept_code')] });
+    await f.hubspot.crm.properties.batchApi.archive('deals', { inputs: [{ name: 'old_code' }, { name: 'old_region' }, { name: 'never_existed' }] });
+
+    const names = async (archived: boolean) => (await f.hubspot.crm.properties.coreApi.getAll('deals', archived)).results.map((p) => p.name);
+    expect(await names(false)).toContain('kept_code');
+    expect(await names(false)).not.toContain('old_code');
+    expect((await names(true)).sort()).toEqual(['old_code', 'old_region']);
+    expect((await failure(f.hubspot.crm.properties.coreApi.getByName('deals', 'old_code'))).code).toBe(404);
+    expect((await f.hubspot.crm.properties.coreApi.getByName('deals', 'old_code', true)).archived).toBe(true);
+    const write = await failure(f.hubspot.crm.deals.basicApi.create({ properties: { dealname: 'Archived prop', old_code: 'x' }, associations: [] }));
+    expect(write.code).toBe(400);
+    expect(String(write.body.message)).toContain('old_code');
+
+    await f.hubspot.crm.properties.coreApi.archive('deals', 'kept_code');
+    expect(await names(false)).not.toContain('kept_code');
+  });
+
+  it('refuses to archive a HubSpot-defined property with 400, archiving nothing of the batch', async () => {
+    const input = { name: 'doomed', label: 'Doomed', type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: 'companyinformation' };
+    await f.hubspot.crm.properties.coreApi.create('companies', input);
+    const err = await failure(f.hubspot.crm.properties.batchApi.archive('companies', { inputs: [{ name: 'doomed' }, { name: 'domain' }] }));
+    expect(err.code).toBe(400);
+    expect(err.body.category).toBe('VALIDATION_ERROR');
+    expect((await f.hubspot.crm.properties.coreApi.getByName('companies', 'doomed')).archived).toBe(false);
+    expect((await failure(f.hubspot.crm.properties.coreApi.archive('companies', 'name'))).code).toBe(400);
+  });
+
   it('batch reads properties with 207 for unknown names', async () => {
     const res = await f.hubspot.crm.properties.batchApi.read('companies', { inputs: [{ name: 'domain' }, { name: 'nope' }], archived: false });
     expect(res.results.map((p) => p.name)).toEqual(['domain']);
