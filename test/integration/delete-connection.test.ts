@@ -1,20 +1,27 @@
 // DELETE /connections/:id on the real stack: the workflow stops and completes, the tokens are
 // forgotten (an OAuth refresh token revoked at HubSpot first), the mirror is kept or purged, and a
-// second DELETE answers the same.
+// second DELETE answers the same. Then promise 1 over everything this file did: no secret of the
+// deployment in an API answer, a log line or a workflow history.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replacePipelines, upsertOwners } from '../../src/db/crm.js';
-import { installConnection } from '../support/oauth-install.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { callback, install, installConnection } from '../support/oauth-install.js';
+import { decodedHistoriesOfStack, recordApiAnswers, secretForms, type AnswerRecorder } from '../support/secret-scan.js';
+import { eventually, OAUTH_APP, startStack, type Stack } from '../support/stack.js';
 
 const MIRROR_TABLES = ['crm_objects', 'crm_associations', 'crm_owners', 'crm_pipelines', 'object_properties'];
 let nextPortalId = 700_601;
 
 let stack: Stack;
+let recorder: AnswerRecorder;
 
 beforeAll(async () => {
   stack = await startStack({ sandboxApi: true });
+  recorder = recordApiAnswers(stack);
 });
-afterAll(async () => stack?.close());
+afterAll(async () => {
+  recorder?.stop();
+  await stack?.close();
+});
 
 /** Rows per mirror table for one connection. */
 async function mirrorCounts(connectionId: string): Promise<Record<string, number>> {
@@ -147,5 +154,50 @@ describe('DELETE /connections/:id', () => {
   it('needs the operator token', async () => {
     const response = await fetch(`${stack.apiUrl}/connections/8f14e45f-ceea-4e7a-9f7b-1f2d3c4b5a69`, { method: 'DELETE' });
     expect(response.status).toBe(401);
+  });
+});
+
+describe('the deployment’s secrets (promise 1)', () => {
+  it('appear in no API answer, log line or decoded workflow history, after every route that uses them', async () => {
+    // The OAuth client secret: a code exchange, then a replayed callback HubSpot refuses.
+    const portalId = nextPortalId++;
+    await stack.control.createPortal({ portalId });
+    const { callbackUrl, cookie } = await install(stack, `?portalId=${portalId}&objectTypes=contacts`);
+    const installed = await callback(callbackUrl, cookie);
+    expect(installed.status).toBe(201);
+    const { id } = (await installed.json()) as { id: string };
+    expect((await callback(callbackUrl, cookie)).status).toBe(400);
+    // The developer API key: the webhooks API through both routes that call it.
+    expect((await stack.api('/webhooks/subscriptions', { method: 'POST', json: {} })).status).toBe(200);
+    const tested = await stack.api(`/connections/${id}/test`, { method: 'POST' });
+    expect(tested.status).toBe(200);
+    expect(((await tested.json()) as { checks: Array<{ name: string; ok: boolean }> }).checks).toContainEqual(expect.objectContaining({ name: 'webhooks', ok: true }));
+    // The client secret signs webhooks: a delivery with a bad signature is refused, naming no secret.
+    const refused = await fetch(`${stack.apiUrl}/webhooks/hubspot`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': 'bm9wZQ==', 'x-hubspot-request-timestamp': String(Date.now()) }, body: '[]' });
+    expect(refused.status).toBe(401);
+    // The encryption key seals tokens and payloads: the connection syncs, then is revoked and deleted.
+    await eventually(async () => ((await (await stack.api(`/connections/${id}`)).json()) as any).live?.objects?.contacts?.backfill?.status === 'done' || undefined, 60_000, 'the backfill');
+    expect((await stack.api(`/connections/${id}`, { method: 'DELETE' })).status).toBe(200);
+
+    const secrets = {
+      TOKEN_ENCRYPTION_KEY: stack.cipherKey,
+      HUBSPOT_CLIENT_SECRET: OAUTH_APP.clientSecret,
+      HUBSPOT_DEVELOPER_API_KEY: stack.webhooks.developerApiKey!,
+    };
+    const histories = await decodedHistoriesOfStack(stack);
+    // At least this test's connection and its syncs, and every other of this file that ran.
+    expect(histories.length).toBeGreaterThanOrEqual(3);
+    expect(recorder.answers.length).toBeGreaterThanOrEqual(6);
+    expect(stack.logs.length).toBeGreaterThanOrEqual(3);
+    const places = {
+      'an API answer': recorder.answers.join('\n'),
+      'a log line': stack.logs.join('\n'),
+      ...Object.fromEntries(histories.map((h) => [`the history of ${h.workflowId}`, h.text])),
+    };
+    for (const [name, secret] of Object.entries(secrets)) {
+      for (const form of secretForms(secret)) {
+        for (const [where, text] of Object.entries(places)) expect(text.includes(form), `${name} (${form}) in ${where}`).toBe(false);
+      }
+    }
   });
 });
