@@ -163,12 +163,20 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       for (const type of objectType ? [objectType] : state.config.objectTypes) {
         const object = (state.objects[type] ??= emptyObjectState());
         if (sinceMs === undefined) {
-          // A fresh backfill beside the live incremental sync; the incremental cursor stays.
-          object.backfill = { status: 'pending', done: 0 };
+          // A fresh backfill beside the live incremental sync; the incremental cursor stays. One
+          // already running would absorb the request: it stops and a fresh one starts.
+          const backfillRunning = Object.values(object.running).some((r) => r.kind === 'backfill');
+          if (backfillRunning && patched('resync-restarts-running-backfill')) object.restartBackfill = true;
+          else object.backfill = { status: 'pending', done: 0 };
+        } else if (patched('resync-since-as-pending-window')) {
+          // Kept apart from the cursor, which a window already running would move past it.
+          object.pendingResyncFromMs = Math.min(object.pendingResyncFromMs ?? sinceMs, sinceMs);
+          object.nextRunAt = nowIso();
+          // Deletions only show in the archived list: sweep it now too.
+          delete object.lastArchivedSweepAt;
         } else {
           object.incrementalFromMs = Math.min(object.incrementalFromMs ?? sinceMs, sinceMs);
           object.nextRunAt = nowIso();
-          // Deletions only show in the archived list: sweep it now too.
           delete object.lastArchivedSweepAt;
         }
       }
@@ -381,6 +389,9 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       else object.backfill = { ...object.backfill, status: 'pending', after: cursor.after };
     } else if (cursor.kind === 'incremental' && report.outcome === 'done' && cursor.toMs !== undefined) {
       object.incrementalFromMs = Math.max(object.incrementalFromMs ?? 0, cursor.toMs);
+    } else if (cursor.kind === 'incremental' && report.outcome !== 'done') {
+      // The next window covers this one again, however far back it reached (a resync "since").
+      object.pendingResyncFromMs = Math.min(object.pendingResyncFromMs ?? cursor.fromMs, cursor.fromMs);
     } else if (cursor.kind === 'archived' && report.outcome === 'done') {
       object.lastArchivedSweepAt = finishedAt;
     }
@@ -419,6 +430,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     let next = Infinity;
     for (const type of state.config.objectTypes) {
       const object = (state.objects[type] ??= emptyObjectState());
+      if (object.restartBackfill) await restartBackfill(type, object);
       const running = Object.values(object.running);
       if (object.backfill.status === 'pending' && !running.some((r) => r.kind === 'backfill')) {
         object.backfill.status = 'running';
@@ -429,7 +441,9 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
         const due = object.nextRunAt ? Date.parse(object.nextRunAt) : now;
         if (due <= now) {
           object.nextRunAt = new Date(now + state.config.syncIntervalSeconds * 1000).toISOString();
-          await startSync(type, object, { kind: 'incremental', fromMs: Math.max(0, object.incrementalFromMs - INCREMENTAL_OVERLAP_MS) });
+          const fromMs = Math.min(Math.max(0, object.incrementalFromMs - INCREMENTAL_OVERLAP_MS), object.pendingResyncFromMs ?? Infinity);
+          delete object.pendingResyncFromMs;
+          await startSync(type, object, { kind: 'incremental', fromMs });
         }
         next = Math.min(next, Date.parse(object.nextRunAt ?? nowIso()));
       }
@@ -442,6 +456,18 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       }
     }
     return next;
+  }
+
+  /** A full resync asked during a backfill: stop that run at a page boundary, then start afresh. */
+  async function restartBackfill(objectType: string, object: ObjectSyncState): Promise<void> {
+    const run = Object.entries(object.running).find(([, r]) => r.kind === 'backfill');
+    if (!run) {
+      object.backfill = { status: 'pending', done: 0 };
+      delete object.restartBackfill;
+    } else if (!run[1].stopRequested) {
+      run[1].stopRequested = true;
+      if (!(await signalChild(run[0], 'stop'))) forgetLostRun(objectType, object, run[0]);
+    }
   }
 
   /** Refreshes OAuth tokens ahead of expiry; returns when the next refresh falls due. */

@@ -152,6 +152,8 @@ export interface RunningSync {
   startedAt: string;
   cursor: SyncCursor;
   counts: SyncCounts;
+  /** Asked to stop at its next page boundary (a resync restarts the backfill). */
+  stopRequested?: boolean;
 }
 
 export interface ObjectSyncState {
@@ -166,8 +168,10 @@ export interface ObjectSyncState {
   };
   /** Next incremental window starts here (HubSpot's clock, ms), less a small overlap; null before the first backfill. */
   incrementalFromMs: number | null;
-  /** A resync "since T" waiting to run. */
+  /** The next incremental window starts no later than this (ms): a resync "since T", or a window that failed. */
   pendingResyncFromMs?: number;
+  /** A full resync asked while a backfill ran: that run stops, and a fresh one starts. */
+  restartBackfill?: boolean;
   recordsSynced: number;
   lastRun?: RunSummary;
   lastArchivedSweepAt?: string;
