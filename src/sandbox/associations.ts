@@ -177,9 +177,9 @@ export function createAssociationsRouter(store: Store): Router {
     const { portal } = caller(store, res);
     const from = store.table(portal, req.params.fromObjectType);
     const to = store.table(portal, req.params.toObjectType);
-    const label = (req.body as { label?: unknown } | undefined)?.label;
+    const { label, inverseLabel } = (req.body ?? {}) as { label?: unknown; inverseLabel?: unknown };
     if (typeof label !== 'string' || label === '') throw validation('label is required');
-    const t = portal.assoc.defineLabel(from.def.objectTypeId, to.def.objectTypeId, label);
+    const t = portal.assoc.defineLabel(from.def.objectTypeId, to.def.objectTypeId, label, typeof inverseLabel === 'string' && inverseLabel !== '' ? inverseLabel : undefined);
     res.json({ results: [spec(portal, t.typeId), spec(portal, t.inverseTypeId)] });
   });
 

@@ -110,6 +110,34 @@ describe('type ids', () => {
   });
 });
 
+describe('USER_DEFINED labels', () => {
+  it('creates a label pair, associates with it, and reads it back from both sides with category USER_DEFINED', async () => {
+    const created = await f.hubspot.crm.associations.v4.schema.definitionsApi.create('contacts', 'companies', { name: 'manager', label: 'Manager', inverseLabel: 'Managed by' });
+    const manager = created.results.find((r) => r.label === 'Manager')!;
+    const managedBy = created.results.find((r) => r.label === 'Managed by')!;
+    expect(manager.category).toBe('USER_DEFINED');
+    expect(managedBy.typeId).not.toBe(manager.typeId);
+    const listed = await f.hubspot.crm.associations.v4.schema.definitionsApi.getAll('contacts', 'companies');
+    expect(listed.results).toContainEqual({ category: 'USER_DEFINED', typeId: manager.typeId, label: 'Manager' });
+
+    const c = await contact('labelled@example.com');
+    const co = await company('Labelled Co');
+    const USER_DEFINED = AssociationSpecAssociationCategoryEnum.UserDefined;
+    const labels = await f.hubspot.crm.associations.v4.basicApi.create('contacts', c, 'companies', co, [{ associationCategory: USER_DEFINED, associationTypeId: manager.typeId }]);
+    expect(labels.labels).toEqual(['Manager']);
+    const fromContact = await f.hubspot.crm.associations.v4.basicApi.getPage('contacts', c, 'companies');
+    expect(fromContact.results[0]!.associationTypes).toEqual([{ category: 'USER_DEFINED', typeId: manager.typeId, label: 'Manager' }]);
+    const fromCompany = await f.hubspot.crm.associations.v4.basicApi.getPage('companies', co, 'contacts');
+    expect(fromCompany.results[0]!.associationTypes).toEqual([{ category: 'USER_DEFINED', typeId: managedBy.typeId, label: 'Managed by' }]);
+
+    // A user-defined type id under the wrong category, or for another pair, is refused.
+    const wrongCategory = await failure(f.hubspot.crm.associations.v4.basicApi.create('contacts', c, 'companies', co, [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: manager.typeId }]));
+    expect(wrongCategory.code).toBe(400);
+    const d = (await f.hubspot.crm.deals.basicApi.create({ properties: { dealname: 'Label deal' }, associations: [] })).id;
+    expect((await failure(f.hubspot.crm.associations.v4.basicApi.create('deals', d, 'companies', co, [{ associationCategory: USER_DEFINED, associationTypeId: manager.typeId }]))).code).toBe(400);
+  });
+});
+
 describe('paging and batches', () => {
   let co: string;
   let contacts: string[];
@@ -137,6 +165,34 @@ describe('paging and batches', () => {
     const res = await f.hubspot.crm.associations.v4.batchApi.getPage('contacts', 'companies', { inputs: [{ id: contacts[0]! }, { id: lonely }] });
     expect(res.results.map((r) => [r._from.id, r.to.map((t) => String(t.toObjectId))])).toEqual([[contacts[0], [co]]]);
     expect((res as { numErrors?: number }).numErrors).toBe(1);
+  });
+
+  it('reads at most 500 associations per page, and pages one batch-read input on with its after', async () => {
+    const hub = await company('Hub Co');
+    const members: string[] = [];
+    for (let batch = 0; batch < 6; batch++) {
+      const res = await f.hubspot.crm.contacts.batchApi.create({ inputs: Array.from({ length: 100 }, (_, i) => ({ properties: { email: `hub${batch * 100 + i}@hub.example` }, associations: [] })) });
+      members.push(...res.results.map((r) => r.id));
+    }
+    members.sort((a, b) => Number(a) - Number(b));
+    await f.hubspot.crm.associations.v4.batchApi.createDefault('companies', 'contacts', { inputs: members.map((id) => ({ _from: { id: hub }, to: { id } })) });
+
+    const first = await f.hubspot.crm.associations.v4.basicApi.getPage('companies', hub, 'contacts', undefined, 1000);
+    expect(first.results).toHaveLength(500);
+    expect(first.paging?.next?.after).toBe(members[499]);
+    const rest = await f.hubspot.crm.associations.v4.basicApi.getPage('companies', hub, 'contacts', first.paging!.next!.after, 1000);
+    expect(rest.results.map((r) => String(r.toObjectId))).toEqual(members.slice(500));
+    expect(rest.paging).toBeUndefined();
+
+    const batchFirst = await f.hubspot.crm.associations.v4.batchApi.getPage('companies', 'contacts', { inputs: [{ id: hub }, { id: co }] });
+    const byFrom = Object.fromEntries(batchFirst.results.map((r) => [r._from.id, r]));
+    expect(byFrom[hub]!.to).toHaveLength(500);
+    expect(byFrom[hub]!.paging?.next?.after).toBe(members[499]);
+    expect(byFrom[co]!.to).toHaveLength(60);
+    expect(byFrom[co]!.paging).toBeUndefined();
+    const batchRest = await f.hubspot.crm.associations.v4.batchApi.getPage('companies', 'contacts', { inputs: [{ id: hub, after: byFrom[hub]!.paging!.next!.after }] });
+    expect(batchRest.results[0]!.to.map((t) => String(t.toObjectId))).toEqual(members.slice(500));
+    expect(batchRest.results[0]!.paging).toBeUndefined();
   });
 
   it('batch read refuses more than 1,000 inputs with 400', async () => {

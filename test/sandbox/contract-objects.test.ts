@@ -9,7 +9,7 @@ const changes: CrmChange[] = [];
 beforeAll(async () => {
   f = await startFixture();
   f.sandbox.store.onChange((c) => changes.push(c));
-  await f.control.seed(f.portalId, { seed: 7, contacts: 45, companies: 10, deals: 12, tickets: 5 });
+  await f.control.seed(f.portalId, { seed: 7, contacts: 45, companies: 130, deals: 12, tickets: 5 });
 });
 afterAll(() => f.close());
 
@@ -45,7 +45,11 @@ describe('list and get', () => {
 
   it('caps limit at 100 and returns only archived records with archived=true', async () => {
     const page = await f.hubspot.crm.companies.basicApi.getPage(500);
-    expect(page.results).toHaveLength(10);
+    expect(page.results).toHaveLength(100);
+    expect(page.paging?.next?.after).toBe(page.results[99]!.id);
+    const rest = await f.hubspot.crm.companies.basicApi.getPage(500, page.paging!.next!.after);
+    expect(rest.results).toHaveLength(30);
+    expect(rest.paging).toBeUndefined();
     const archivedId = page.results[3]!.id;
     await f.hubspot.crm.companies.basicApi.archive(archivedId);
     const archived = await f.hubspot.crm.companies.basicApi.getPage(100, undefined, undefined, undefined, undefined, true);
@@ -87,6 +91,21 @@ describe('create, update, archive', () => {
     expect(got.properties.jobtitle).toBeNull();
     expect(got.propertiesWithHistory!.firstname!.map((h) => h.value)).toEqual(['Ada L.', 'Ada']);
     expect(got.propertiesWithHistory!.firstname![0]!.sourceType).toBe('API');
+  });
+
+  it('lists records with propertiesWithHistory, newest value first', async () => {
+    const created = await f.hubspot.crm.contacts.basicApi.create({ properties: { email: 'history.list@example.com', firstname: 'One' }, associations: [] });
+    await f.hubspot.crm.contacts.basicApi.update(created.id, { properties: { firstname: 'Two' } });
+    await f.control.updateObject(f.portalId, 'contacts', created.id, { firstname: 'Three' });
+    const page = await f.hubspot.crm.contacts.basicApi.getPage(5, String(Number(created.id) - 1), ['firstname'], ['firstname', 'email']);
+    const rec = page.results[0]!;
+    expect(rec.id).toBe(created.id);
+    expect(rec.properties.firstname).toBe('Three');
+    expect(rec.propertiesWithHistory!.firstname!.map((h) => [h.value, h.sourceType])).toEqual([['Three', 'CRM_UI'], ['Two', 'API'], ['One', 'API']]);
+    expect(rec.propertiesWithHistory!.email!.map((h) => h.value)).toEqual(['history.list@example.com']);
+    // Without the parameter, list results carry no history.
+    const plain = await f.hubspot.crm.contacts.basicApi.getPage(1, String(Number(created.id) - 1));
+    expect(plain.results[0]!.propertiesWithHistory).toBeUndefined();
   });
 
   it('refuses unknown and read-only properties with 400 VALIDATION_ERROR', async () => {

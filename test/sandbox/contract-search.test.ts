@@ -33,6 +33,30 @@ describe('filters and paging', () => {
     );
   });
 
+  it('NOT_IN, NOT_CONTAINS_TOKEN and HAS_PROPERTY: negations match records without a value, HAS_PROPERTY only those with one', async () => {
+    const truth = (await f.control.groundTruth(f.portalId)).objects.contacts!.filter((r) => !r.archived);
+    const withCompany = truth.filter((r) => r.properties.company !== undefined);
+    // Some contacts have no company: the negations include them (the simulator's reading, as for NEQ), HAS_PROPERTY does not.
+    expect(withCompany.length).toBeGreaterThan(0);
+    expect(withCompany.length).toBeLessThan(truth.length);
+    const ids = async (filters: object[]) => {
+      const res = await f.hubspot.crm.contacts.searchApi.doSearch(req({ filterGroups: [{ filters }] as never, limit: 200 }));
+      const all = [...res.results];
+      if (res.paging?.next?.after) all.push(...(await f.hubspot.crm.contacts.searchApi.doSearch(req({ filterGroups: [{ filters }] as never, limit: 200, after: res.paging.next.after }))).results);
+      expect(all).toHaveLength(res.total);
+      return all.map((r) => r.id).sort();
+    };
+    const expected = (predicate: (p: Record<string, string>) => boolean) => truth.filter((r) => predicate(r.properties)).map((r) => r.id).sort();
+
+    const [a, b] = [withCompany[0]!.properties.company!, withCompany[1]!.properties.company!];
+    expect(await ids([{ propertyName: 'company', operator: 'NOT_IN', values: [a, b.toUpperCase()] }])).toEqual(expected((p) => p.company !== a && p.company !== b));
+    expect(await ids([{ propertyName: 'jobtitle', operator: 'NOT_IN', values: ['ceo', 'Engineer'] }])).toEqual(expected((p) => !['ceo', 'engineer'].includes(p.jobtitle!.toLowerCase())));
+    expect(await ids([{ propertyName: 'email', operator: 'NOT_CONTAINS_TOKEN', value: '*@gmail.com' }])).toEqual(expected((p) => !p.email!.endsWith('@gmail.com')));
+    expect(await ids([{ propertyName: 'company', operator: 'NOT_CONTAINS_TOKEN', value: 'labs' }])).toEqual(expected((p) => !(p.company ?? '').toLowerCase().split(' ').includes('labs')));
+    expect(await ids([{ propertyName: 'company', operator: 'HAS_PROPERTY' }])).toEqual(withCompany.map((r) => r.id).sort());
+    expect(await ids([{ propertyName: 'hs_object_id', operator: 'HAS_PROPERTY' }])).toHaveLength(truth.length);
+  });
+
   it('ORs filter groups and ANDs filters within a group', async () => {
     const res = await f.hubspot.crm.contacts.searchApi.doSearch(
       req({
