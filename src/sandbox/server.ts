@@ -47,6 +47,8 @@ export interface Sandbox {
   faults: FaultInjector;
   counters: RequestCounters;
   requestLog: RequestLog;
+  /** The portal the OAuth authorize stand-in installs into when the request names none. */
+  setDefaultPortal(portalId: number): void;
   listen(port?: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
 }
 
@@ -82,7 +84,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   app.use(createFaultsRouter(faults));
   for (const router of options.controlRouters ?? []) app.use(router);
 
-  app.use(createOAuthRouter(tokens));
+  let defaultPortalId: number | undefined;
+  app.use(createOAuthRouter(tokens, { defaultPortalId: () => defaultPortalId }));
   app.use(createWebhooksRouter(webhooks));
 
   const auth = requireAuth(tokens);
@@ -117,6 +120,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     faults,
     counters,
     requestLog,
+    setDefaultPortal: (portalId) => {
+      defaultPortalId = portalId;
+    },
     listen: (port = 0, host = '127.0.0.1') => listen(app, port, host, () => webhooks.close()),
   };
 }
@@ -185,7 +191,7 @@ export interface DemoPortalOptions {
   companies?: number;
   deals?: number;
   tickets?: number;
-  /** Also register an OAuth app (installable through /oauth/authorize?portalId=...). */
+  /** Also register an OAuth app (installable through /oauth/authorize, into the demo portal unless `portalId` says otherwise). */
   app?: { appId: number; clientId: string; clientSecret: string };
 }
 
@@ -208,5 +214,7 @@ export function createDemoPortal(sandbox: Sandbox, opts: DemoPortalOptions = {})
     sandbox.tokens.registerApp(opts.app);
     sandbox.webhooks.registerApp({ appId: opts.app.appId, clientSecret: opts.app.clientSecret });
   }
+  // "Connect a portal" on the demo works without choosing one.
+  sandbox.setDefaultPortal(portalId);
   return { portalId, token };
 }

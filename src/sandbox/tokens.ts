@@ -419,8 +419,8 @@ export function requireAuth(registry: TokenRegistry): RequestHandler {
 }
 
 export interface OAuthRouterOptions {
-  /** Portal the authorize stand-in installs into when the request names none. */
-  defaultPortalId?: number;
+  /** Portal the authorize stand-in installs into when the request names none (read per request). */
+  defaultPortalId?: () => number | undefined;
 }
 
 export function createOAuthRouter(registry: TokenRegistry, options: OAuthRouterOptions = {}): Router {
@@ -432,7 +432,7 @@ export function createOAuthRouter(registry: TokenRegistry, options: OAuthRouterO
     const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
     const clientId = q('client_id');
     const redirectUri = q('redirect_uri');
-    const portalId = Number(q('portalId') ?? options.defaultPortalId);
+    const portalId = Number(q('portalId') ?? options.defaultPortalId?.());
     const app = registry.appByClientId(clientId);
     if (!app || !redirectUri) return void res.status(400).type('text').send('Invalid client_id or redirect_uri');
     if (app.redirectUris && !app.redirectUris.includes(redirectUri)) {
