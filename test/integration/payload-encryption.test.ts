@@ -1,8 +1,12 @@
 // Histories at rest hold no customer data: every payload the client and the worker write is
 // AES-256-GCM encrypted, and only the API's codec endpoint (operators, the Web UI's origin)
-// turns it back into plaintext.
+// turns it back into plaintext. Keys rotate: a worker and client with [new, old] keep running a
+// workflow whose history the old key sealed.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
+import { createKeyring } from '../../src/crypto/token-cipher.js';
+import { resyncUpdate, statusQuery, webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
+import { startWorkerWithPayloadKeys } from '../support/payload-keys-worker.js';
 import { eventually, OPERATOR_TOKEN, startStack, TEMPORAL_UI_ORIGIN, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700801;
@@ -182,4 +186,47 @@ describe('CORS for the Web UI', () => {
     const post = await decode([], { authorization: `Bearer ${OPERATOR_TOKEN}`, origin: 'https://evil.example.com' });
     expect(post.headers.get('access-control-allow-origin')).toBeNull();
   });
+});
+
+describe('payload key rotation', () => {
+  const keyIdOf = (payload: JsonPayload) => Buffer.from(payload.metadata['encryption-key-id'] ?? '', 'base64').toString();
+
+  it('a worker and client configured [B, A] read the history A sealed, keep the connection working, and seal what follows with B', async () => {
+    const keyA = stack.cipherKey;
+    const keyB = randomBytes(32).toString('base64');
+    const idA = stack.cipher.currentKeyId;
+    const idB = createKeyring([keyB]).currentKeyId;
+    // The rotation as a deployment rolls it out: every worker on A stops, workers on [B, A] take over.
+    await stack.stopWorker();
+    const sealedWithA = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const rotated = await startWorkerWithPayloadKeys(stack, [keyB, keyA]);
+    try {
+      const handle = rotated.client.workflow.getHandle(workflowId);
+      // A fresh worker has no cached workflow: to answer it replays the whole history, every payload A's.
+      expect(await handle.query(statusQuery)).toMatchObject({ connectionId, portalId: PORTAL_ID, status: 'active' });
+      const asked = new Date().toISOString();
+      const view = await handle.executeUpdate(resyncUpdate, { args: [{ objectType: 'contacts', since: new Date(Date.now() - 3_600_000).toISOString() }] });
+      expect(view.connectionId).toBe(connectionId);
+      // The resync runs to the end: a child workflow and activities that open the token (still under A's token key).
+      await eventually(async () => {
+        const lastRun = (await handle.query(statusQuery)).objects.contacts?.lastRun;
+        return lastRun && lastRun.startedAt >= asked && lastRun.outcome === 'done' ? true : undefined;
+      }, 60_000, 'a sync run after the rotation');
+
+      const events = (await rotated.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const before = payloadsOf(JSON.parse(JSON.stringify(sealedWithA)));
+      const after = payloadsOf(JSON.parse(JSON.stringify(events.slice(sealedWithA.length))));
+      expect(before.length).toBeGreaterThan(5);
+      expect(after.length).toBeGreaterThan(2);
+      expect(new Set(before.map(keyIdOf))).toEqual(new Set([idA]));
+      expect(new Set(after.map(keyIdOf))).toEqual(new Set([idB]));
+
+      // The stack's API still holds only A: it cannot open what B sealed, and says so.
+      const refused = await decode(after.slice(0, 1));
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'cannot_decode', message: expect.stringContaining(idB) });
+    } finally {
+      await rotated.stop();
+    }
+  }, 120_000);
 });
