@@ -104,6 +104,10 @@ async function refreshLocked(deps: TokenDeps, connectionId: string, reason: Refr
       grant = await refreshTokens(deps.hubspot, refreshToken);
     } catch (error) {
       if (!(error instanceof RefreshTokenRejected)) throw error;
+      // It will never work again: forget it, so the activities queued behind this lock (one per
+      // object type) fail at once instead of asking HubSpot again. A new install stores a new one.
+      await clearRefreshToken(db, connectionId);
+      await db.query('commit');
       log.warn({ connectionId, code: error.code }, 'HubSpot refused the refresh token: the connection needs a new OAuth install');
       throw refreshRejected(error.message);
     }
