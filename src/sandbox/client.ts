@@ -178,6 +178,11 @@ export class SandboxClient {
     return this.call('PUT', '/clock/scale', { scale });
   }
 
+  /** Turns HubSpot's scope checks for OAuth tokens on or off (off by default). */
+  enforceScopes(enforce: boolean): Promise<{ enforce: boolean }> {
+    return this.call('PUT', '/scopes', { enforce });
+  }
+
   /** Refresh-token rotation and access-token lifetime for tokens issued from now on. */
   configureOAuth(opts: { rotateRefreshTokens?: boolean; accessTokenTtlSeconds?: number }): Promise<{ rotateRefreshTokens: boolean; accessTokenTtlSeconds: number }> {
     return this.call('PUT', '/oauth', opts);

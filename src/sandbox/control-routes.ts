@@ -13,6 +13,7 @@ import type { TokenRegistry } from './tokens.js';
 import { deliveryOptionsInput, type WebhookDispatcher } from './webhooks.js';
 import type { FaultInjector } from './faults.js';
 import type { RequestLog } from './request-log.js';
+import type { ScopeSettings } from './scopes.js';
 import type { AdjustableClock } from './types.js';
 import { z } from 'zod';
 
@@ -33,6 +34,7 @@ export interface ControlDeps {
   faults: FaultInjector;
   counters: RequestCounters;
   requestLog: RequestLog;
+  scopes: ScopeSettings;
 }
 
 const requestLogQuery = z
@@ -45,6 +47,8 @@ const requestLogQuery = z
   .strict();
 
 const clockScaleBody = z.object({ scale: z.number().min(0) }).strict();
+
+const scopesBody = z.object({ enforce: z.boolean() }).strict();
 
 const oauthBody = z
   .object({
@@ -297,6 +301,12 @@ export function createControlRouter(deps: ControlDeps): Router {
     deps.tokens.configure(parse(oauthBody, req.body));
     const { rotateRefreshTokens, accessTokenTtlSeconds } = deps.tokens.options;
     res.json({ rotateRefreshTokens, accessTokenTtlSeconds });
+  });
+
+  /** Opt-in: OAuth calls without the object's read/write scope get HubSpot's 403. */
+  r.put('/__sandbox/scopes', (req, res) => {
+    Object.assign(deps.scopes, parse(scopesBody, req.body));
+    res.json(deps.scopes);
   });
 
   r.get('/__sandbox/requests', (req, res) => {

@@ -11,6 +11,7 @@ import { createFaultsRouter, FaultInjector, faultMiddleware } from './faults.js'
 import { createMetaRouter } from './meta-routes.js';
 import { RateLimiter, rateLimitMiddleware, type RateLimiterOptions } from './rate-limits.js';
 import { RequestLog } from './request-log.js';
+import { scopeMiddleware, type ScopeSettings } from './scopes.js';
 import { seedPortal } from './seed.js';
 import { Store } from './store.js';
 import { createTimelineRouter, TimelineStore } from './timeline.js';
@@ -34,6 +35,8 @@ export interface SandboxOptions {
   controlRouters?: Router[];
   /** How many HubSpot-path requests the request log keeps (oldest out first). */
   requestLogSize?: number;
+  /** `enforce: true` answers OAuth calls lacking the object's scope with HubSpot's 403; off by default. */
+  scopes?: Partial<ScopeSettings>;
 }
 
 export interface Sandbox {
@@ -47,6 +50,7 @@ export interface Sandbox {
   faults: FaultInjector;
   counters: RequestCounters;
   requestLog: RequestLog;
+  scopes: ScopeSettings;
   /** The portal the OAuth authorize stand-in installs into when the request names none. */
   setDefaultPortal(portalId: number): void;
   listen(port?: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
@@ -75,12 +79,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const faults = new FaultInjector(clock, options.faultSeed ?? 1);
   const counters: RequestCounters = { total: 0, byStatus: {}, byRoute: {}, byPortal: {} };
   const requestLog = new RequestLog(options.requestLogSize);
+  const scopes: ScopeSettings = { enforce: options.scopes?.enforce ?? false };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(countRequests(counters, requestLog, clock));
-  app.use(createControlRouter({ store, clock, tokens, rateLimiter, webhooks, faults, counters, requestLog }));
+  app.use(createControlRouter({ store, clock, tokens, rateLimiter, webhooks, faults, counters, requestLog, scopes }));
   app.use(createFaultsRouter(faults));
   for (const router of options.controlRouters ?? []) app.use(router);
 
@@ -98,6 +103,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       return { portalId: a.portalId, appId: a.appId, kind };
     }),
   );
+  app.use(scopeMiddleware(store, scopes));
   // Faults apply to HubSpot's API only, never to the control API (mounted above).
   app.use(faultMiddleware(faults));
   for (const m of options.hubspotMiddleware ?? []) app.use(m);
@@ -120,6 +126,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     faults,
     counters,
     requestLog,
+    scopes,
     setDefaultPortal: (portalId) => {
       defaultPortalId = portalId;
     },
