@@ -1,6 +1,7 @@
-// The `hubsync` command line against the real stack: the operator's list/get/pause/resume in
-// tables and as JSON, and clear errors.
+// The `hubsync` command line against the real stack: the operator's list/get/pause/resume/resync/
+// test/stop in tables and as JSON, clear errors, and the package's bin as an operator runs it.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, OPERATOR_TOKEN, startStack, type Stack } from '../support/stack.js';
@@ -18,6 +19,17 @@ async function hubsync(...args: string[]): Promise<{ code: number; stdout: strin
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/hubsync.ts', ...args], {
       env: { ...process.env, HUBSYNC_API_URL: stack.apiUrl, API_TOKEN: OPERATOR_TOKEN },
     });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** Runs any command in the repository, as an operator's shell would. */
+async function shell(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(file, args, { env: { ...process.env, HUBSYNC_API_URL: stack.apiUrl, API_TOKEN: OPERATOR_TOKEN } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -82,6 +94,22 @@ describe('hubsync connections', () => {
     expect(stdout).toBe(`connection ${id}: resync of contacts since 2026-01-01T00:00:00Z requested\n`);
   });
 
+  it('test prints one row per check, with HubSpot’s verdict', async () => {
+    const { code, stdout } = await hubsync('connections', 'test', id);
+    expect(code).toBe(0);
+    const [header, ...rows] = stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^CHECK\s+RESULT\s+DETAIL$/);
+    const results = Object.fromEntries(rows.map((row) => /^(.+?)\s{2,}(ok|FAILED|skipped)\b/.exec(row)!.slice(1, 3)));
+    // The stack's app has no webhook subscriptions yet: that check fails, the rest pass.
+    expect(results).toEqual({ token: 'ok', scopes: 'ok', 'read contacts': 'ok', webhooks: 'FAILED' });
+    expect(stdout).toMatch(/^webhooks\s+FAILED\s+.*POST \/webhooks\/subscriptions/m);
+    expect(stdout).not.toContain(TOKEN);
+
+    const json = JSON.parse((await hubsync('--json', 'connections', 'test', id)).stdout);
+    expect(json).toMatchObject({ connectionId: id, ok: false });
+    expect(json.checks.map((check: { name: string }) => check.name)).toEqual(['token', 'scopes', 'read contacts', 'webhooks']);
+  });
+
   it('says clearly that an unknown connection does not exist, and exits 1', async () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     for (const command of ['get', 'pause']) {
@@ -102,5 +130,34 @@ describe('hubsync connections', () => {
     const { code, stderr } = await hubsync('connections', 'list', '--api-url', 'http://127.0.0.1:9');
     expect(code).toBe(1);
     expect(stderr).toMatch(/^hubsync: cannot reach the hubsync API at http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('stop stops the connection for good: its workflow completes and further controls exit 1 with the reason', async () => {
+    const { code, stdout } = await hubsync('connections', 'stop', id);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^connection ${id}: (stopping|stopped)\n$`));
+    expect(await stack.temporal.workflow.getHandle(`connection:${id}`).result()).toMatchObject({ status: 'stopped' });
+    expect((await hubsync('connections', 'list', '--status', 'stopped')).stdout).toContain(id);
+
+    const again = await hubsync('connections', 'resume', id);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toMatch(/^hubsync: cannot resume: .* \(conflict\)\n$/);
+  });
+});
+
+describe('the package’s bin', () => {
+  it('runs through npx in the repository, as the README says', async () => {
+    const { code, stdout } = await shell('npx', ['--no-install', 'hubsync', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: hubsync \[options\] \[command\]/);
+    expect(stdout).toMatch(/^\s+connections\s+list, inspect and control connections$/m);
+  });
+
+  it('runs the file package.json names, through its shebang, against the API', async () => {
+    const bin = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin.hubsync!;
+    const { code, stdout } = await shell(`./${bin}`, ['--json', 'connections', 'list', '--status', 'stopped']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ connections: [expect.objectContaining({ id })] });
   });
 });
