@@ -4,6 +4,7 @@ import type { FaultConfig } from './faults.js';
 import type { Tier } from './rate-limits.js';
 import type { LoggedRequest, RequestLogFilter } from './request-log.js';
 import type { SeedOptions, SeedResult } from './seed.js';
+import type { CrmBehaviour } from './store.js';
 import type { TokenResponseBody } from './tokens.js';
 import type { DeliveryOptions } from './webhooks.js';
 
@@ -176,6 +177,11 @@ export class SandboxClient {
   /** 1 = real time, 60 = a simulated minute per real second, 0 = frozen. */
   setTimeScale(scale: number): Promise<{ now: number; scale: number }> {
     return this.call('PUT', '/clock/scale', { scale });
+  }
+
+  /** The restore window (default 90 days) and the type ids whose merges mint a new id (default deals, `0-3`; `custom` for custom types). */
+  setCrmBehaviour(opts: Partial<CrmBehaviour>): Promise<CrmBehaviour> {
+    return this.call('PUT', '/crm-behaviour', opts);
   }
 
   /** Turns HubSpot's scope checks for OAuth tokens on or off (off by default). */

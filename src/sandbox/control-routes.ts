@@ -50,6 +50,13 @@ const clockScaleBody = z.object({ scale: z.number().min(0) }).strict();
 
 const scopesBody = z.object({ enforce: z.boolean() }).strict();
 
+const crmBehaviourBody = z
+  .object({
+    restoreWindowMs: z.number().min(0).optional(),
+    newIdOnMerge: z.array(z.union([z.string().regex(/^0-\d+$/), z.literal('custom')])).optional(),
+  })
+  .strict();
+
 const oauthBody = z
   .object({
     rotateRefreshTokens: z.boolean().optional(),
@@ -301,6 +308,11 @@ export function createControlRouter(deps: ControlDeps): Router {
     deps.tokens.configure(parse(oauthBody, req.body));
     const { rotateRefreshTokens, accessTokenTtlSeconds } = deps.tokens.options;
     res.json({ rotateRefreshTokens, accessTokenTtlSeconds });
+  });
+
+  r.put('/__sandbox/crm-behaviour', (req, res) => {
+    Object.assign(store.behaviour, parse(crmBehaviourBody, req.body));
+    res.json(store.behaviour);
   });
 
   /** Opt-in: OAuth calls without the object's read/write scope get HubSpot's 403. */

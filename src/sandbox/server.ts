@@ -13,7 +13,7 @@ import { RateLimiter, rateLimitMiddleware, type RateLimiterOptions } from './rat
 import { RequestLog } from './request-log.js';
 import { scopeMiddleware, type ScopeSettings } from './scopes.js';
 import { seedPortal } from './seed.js';
-import { Store } from './store.js';
+import { Store, type CrmBehaviour } from './store.js';
 import { createTimelineRouter, TimelineStore } from './timeline.js';
 import { createOAuthRouter, requireAuth, TokenRegistry, type AuthContext, type TokenRegistryOptions } from './tokens.js';
 import { AdjustableClock } from './types.js';
@@ -23,6 +23,8 @@ export interface SandboxOptions {
   clock?: AdjustableClock;
   /** Default eventual-consistency delay of search for new portals (ms); 0 = searchable at once. */
   searchDelayMs?: number;
+  /** The restore window and which types mint a new id on merge (defaults: HUBSPOT.md's). */
+  crm?: Partial<CrmBehaviour>;
   tokens?: TokenRegistryOptions;
   /** `enabled: false` turns rate limiting off (counting continues). */
   rateLimits?: RateLimiterOptions & { enabled?: boolean };
@@ -61,7 +63,7 @@ const UNAUTHENTICATED = [/^\/oauth\//, /^\/webhooks\/v3\//, /^\/integrators\/tim
 
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const clock = options.clock ?? new AdjustableClock();
-  const store = new Store(clock, { searchDelayMs: options.searchDelayMs ?? 0 });
+  const store = new Store(clock, { searchDelayMs: options.searchDelayMs ?? 0, ...(options.crm ? { behaviour: options.crm } : {}) });
   const tokens = new TokenRegistry(clock, options.tokens);
   const rateLimiter = new RateLimiter(clock, options.rateLimits);
   if (options.rateLimits?.enabled === false) rateLimiter.enabled = false;

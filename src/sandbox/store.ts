@@ -129,15 +129,28 @@ export interface WriteOptions {
   silent?: boolean;
 }
 
+/** CRM behaviours HUBSPOT.md states but tests may want otherwise; settable through the control API. */
+export interface CrmBehaviour {
+  /** How long an archived record can be restored, on the sandbox clock (HubSpot: 90 days). */
+  restoreWindowMs: number;
+  /** Object type ids whose merges mint a new id (HubSpot documents it of deals only); `custom` means every custom type. */
+  newIdOnMerge: string[];
+}
+
+export const DEFAULT_CRM_BEHAVIOUR: CrmBehaviour = { restoreWindowMs: 90 * 86_400_000, newIdOnMerge: ['0-3'] };
+
 export class Store {
   readonly portals = new Map<number, Portal>();
+  readonly behaviour: CrmBehaviour;
   private readonly listeners = new Set<(change: CrmChange) => void>();
   private nextPortalId = 100001;
 
   constructor(
     readonly clock: SandboxClock,
-    private readonly defaults: { searchDelayMs?: number } = {},
-  ) {}
+    private readonly defaults: { searchDelayMs?: number; behaviour?: Partial<CrmBehaviour> } = {},
+  ) {
+    this.behaviour = { ...DEFAULT_CRM_BEHAVIOUR, ...defaults.behaviour };
+  }
 
   /** Subscribes to every CRM change; returns the unsubscribe function. */
   onChange(listener: (change: CrmChange) => void): () => void {
@@ -327,8 +340,11 @@ export class Store {
   }
 
   restore(portal: Portal, table: ObjectTable, rec: CrmRecord, ctx: WriteContext): CrmRecord {
-    this.checkUnique(table, rec.props, rec.id);
     const now = this.clock.now();
+    if (rec.archivedAt !== undefined && now - rec.archivedAt > this.behaviour.restoreWindowMs) {
+      throw validation(`${table.def.singular} ${rec.id} was archived more than ${Math.round(this.behaviour.restoreWindowMs / 86_400_000)} days ago and can no longer be restored`);
+    }
+    this.checkUnique(table, rec.props, rec.id);
     this.hideFromSearch(portal, rec, null);
     table.unindex(rec);
     rec.archived = false;
@@ -350,14 +366,16 @@ export class Store {
   }
 
   /**
-   * Merges `other` into `primary`. Contacts and companies keep the primary's id; deals (and
-   * other types) get a new id, and both old ids redirect to it (HUBSPOT.md §1).
+   * Merges `other` into `primary`. The primary's id is kept, except for types in
+   * `behaviour.newIdOnMerge` (deals by default): the winner gets a new id, and both old ids
+   * redirect to it (HUBSPOT.md §1).
    */
   merge(portal: Portal, table: ObjectTable, primary: CrmRecord, other: CrmRecord, ctx: WriteContext): CrmRecord {
     if (primary.id === other.id) throw validation('Cannot merge an object with itself');
     const now = this.clock.now();
     const typeId = table.def.objectTypeId;
-    const keepsId = typeId === '0-1' || typeId === '0-2';
+    const mints = this.behaviour.newIdOnMerge;
+    const keepsId = !(mints.includes(typeId) || (table.def.custom !== undefined && mints.includes('custom')));
     let moved = 0;
     const props = { ...primary.props };
     for (const [name, value] of Object.entries(other.props)) {

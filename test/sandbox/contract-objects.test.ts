@@ -1,5 +1,6 @@
 // CRM objects v3 through the official client: status codes, shapes, limits and sharp edges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxControlError } from '../../src/sandbox/client.js';
 import type { CrmChange } from '../../src/sandbox/types.js';
 import { failure, startFixture, type Fixture } from './sandbox-fixture.js';
 
@@ -244,6 +245,38 @@ describe('merge, restore, GDPR delete', () => {
     }
   });
 
+  it('a ticket or custom-object merge keeps the primary id by default; configured, a ticket merge mints one like a deal', async () => {
+    const ticket = (subject: string) => f.hubspot.crm.tickets.basicApi.create({ properties: { subject, hs_pipeline: '0', hs_pipeline_stage: '1' }, associations: [] });
+    const [a, b] = [await ticket('Keep me'), await ticket('Merge me')];
+    expect((await f.hubspot.crm.tickets.basicApi.merge({ primaryObjectId: a.id, objectIdToMerge: b.id })).id).toBe(a.id);
+
+    const schema = await f.hubspot.crm.schemas.coreApi.create({
+      name: 'boats', labels: { singular: 'Boat', plural: 'Boats' }, primaryDisplayProperty: 'hull', requiredProperties: [], associatedObjects: [],
+      properties: [{ name: 'hull', label: 'Hull', type: 'string' as never, fieldType: 'text' }],
+    });
+    const boat = (hull: string) => f.hubspot.crm.objects.basicApi.create(schema.objectTypeId!, { properties: { hull }, associations: [] });
+    // Client 14 has no merge for custom objects: the same path through its generic request.
+    const mergeBoats = async (primaryObjectId: string, objectIdToMerge: string) => {
+      const res = await f.hubspot.apiRequest({ method: 'POST', path: `/crm/v3/objects/${schema.objectTypeId}/merge`, body: { primaryObjectId, objectIdToMerge } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const [x, y] = [await boat('X1'), await boat('Y1')];
+    expect(await mergeBoats(x.id, y.id)).toBe(x.id);
+
+    expect((await f.control.setCrmBehaviour({ newIdOnMerge: ['0-3', '0-5', 'custom'] })).newIdOnMerge).toEqual(['0-3', '0-5', 'custom']);
+    try {
+      const [c, d] = [await ticket('Old one'), await ticket('Old two')];
+      const merged = await f.hubspot.crm.tickets.basicApi.merge({ primaryObjectId: c.id, objectIdToMerge: d.id });
+      expect([c.id, d.id]).not.toContain(merged.id);
+      expect((await f.hubspot.crm.tickets.basicApi.getById(c.id)).id).toBe(merged.id);
+      const [p, q] = [await boat('P1'), await boat('Q1')];
+      expect([p.id, q.id]).not.toContain(await mergeBoats(p.id, q.id));
+    } finally {
+      await f.control.setCrmBehaviour({ newIdOnMerge: ['0-3'] });
+    }
+  });
+
   it('restores an archived record through the control API', async () => {
     const c = await f.hubspot.crm.contacts.basicApi.create({ properties: { email: 'comeback@example.com' }, associations: [] });
     await f.hubspot.crm.contacts.basicApi.archive(c.id);
@@ -251,6 +284,29 @@ describe('merge, restore, GDPR delete', () => {
     const got = await f.hubspot.crm.contacts.basicApi.getById(c.id);
     expect(got.archived).toBe(false);
     expect(changes.filter((x) => x.objectId === c.id).map((x) => x.change).slice(-2)).toEqual(['deletion', 'restore']);
+  });
+
+  it('refuses to restore a record archived more than 90 days ago (simulated time); the window is configurable', async () => {
+    const [late, inTime] = [
+      await f.hubspot.crm.companies.basicApi.create({ properties: { name: 'Too late' }, associations: [] }),
+      await f.hubspot.crm.companies.basicApi.create({ properties: { name: 'Just in time' }, associations: [] }),
+    ];
+    await f.hubspot.crm.companies.basicApi.archive(late.id);
+    await f.control.advanceClock(30 * 86_400_000);
+    await f.hubspot.crm.companies.basicApi.archive(inTime.id);
+    await f.control.advanceClock(60 * 86_400_000 + 1_000);
+    const refused = await f.control.restoreObject(f.portalId, 'companies', late.id).catch((e: unknown) => e as SandboxControlError);
+    expect(refused).toBeInstanceOf(SandboxControlError);
+    expect((refused as SandboxControlError).status).toBe(400);
+    expect((refused as SandboxControlError).body).toMatchObject({ category: 'VALIDATION_ERROR', message: expect.stringContaining('90 days') });
+    expect((await f.control.restoreObject(f.portalId, 'companies', inTime.id)).archived).toBe(false);
+
+    await f.control.setCrmBehaviour({ restoreWindowMs: 365 * 86_400_000 });
+    try {
+      expect((await f.control.restoreObject(f.portalId, 'companies', late.id)).archived).toBe(false);
+    } finally {
+      await f.control.setCrmBehaviour({ restoreWindowMs: 90 * 86_400_000 });
+    }
   });
 
   it('GDPR delete answers 204 and removes the contact for good', async () => {
