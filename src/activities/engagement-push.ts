@@ -159,7 +159,7 @@ export function createEngagementActivities(deps: EngagementDeps) {
         Context.current().heartbeat();
       };
       try {
-        await withHubSpot(deps, call, async (client) => {
+        await withHubSpot(deps, call, async (client, _kind, caller) => {
           const fresh = events.filter((e) => !e.applied);
           const emails = [...new Set(fresh.map((e) => e.email))];
           for (let i = 0; i < emails.length; i += UPSERT_BATCH) {
@@ -181,7 +181,7 @@ export function createEngagementActivities(deps: EngagementDeps) {
           }
           if (settings.enrolWorkflowId !== null) {
             for (const email of await pendingEnrolments(pool, input.connectionId, ENROLMENTS_PER_PAGE)) {
-              await enrol(deps, call, client, settings.enrolWorkflowId, email);
+              await enrol(deps, caller, client, settings.enrolWorkflowId, email);
               step();
             }
           }

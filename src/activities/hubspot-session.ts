@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@hubspot/api-client';
 import { createHubSpotClient, type RequestHooks } from '../hubspot/client.js';
 import { applicationFailureFor, classifyHubSpotError } from '../hubspot/errors.js';
-import type { Priority, RateBudget, Tier } from '../hubspot/rate-budget.js';
+import type { BudgetKey, Priority, RateBudget, Tier } from '../hubspot/rate-budget.js';
 import { withAccessToken, type TokenDeps } from './tokens.js';
 
 export interface HubSpotDeps extends TokenDeps {
@@ -16,6 +16,13 @@ export interface CallContext {
   portalId: number;
   tier: Tier;
   priority: Priority;
+  /** The OAuth app of the token: HubSpot counts an app's requests per installing portal, apart from other apps'. */
+  appId?: number | null;
+}
+
+/** The budget a call draws on: the portal's, and for OAuth the app's within it. */
+export function budgetKeyOf(ctx: Pick<CallContext, 'portalId' | 'appId'>): BudgetKey {
+  return ctx.appId == null ? { portalId: ctx.portalId } : { portalId: ctx.portalId, appId: ctx.appId };
 }
 
 /**
@@ -29,12 +36,15 @@ export function budgetHooks(
   kind: () => 'general' | 'search',
   signal: () => AbortSignal = () => Context.current().cancellationSignal,
 ): RequestHooks {
-  const key = { portalId: ctx.portalId };
+  const key = budgetKeyOf(ctx);
   return {
     beforeRequest: () => budget.acquire(key, { kind: kind(), priority: ctx.priority, tier: ctx.tier, signal: signal() }),
     afterResponse: async (status, headers) => {
       await budget.observe(key, headers);
       // Every worker backs off, not just this one; the activity's retry honours the same delay.
+      // (A daily 429 is told apart by its body, which only the failure carries: withHubSpot
+      // records it. Its headers alone look like a ten-second one, and blocking the window for
+      // it too is harmless: the portal waits for the day anyway.)
       if (status === 429) {
         const waitMs = Number(headers['retry-after']) * 1000 || Number(headers['x-hubspot-ratelimit-interval-milliseconds']) || 10_000;
         await budget.recordRejection(key, 'TEN_SECONDLY_ROLLING', new Date(Date.now() + waitMs));
@@ -48,15 +58,20 @@ export function budgetHooks(
  * 401), the rate budget on every request, and every failure turned into an ApplicationFailure
  * whose type the retry policies understand.
  */
-export async function withHubSpot<T>(deps: HubSpotDeps, ctx: CallContext, call: (client: Client, kind: (k: 'general' | 'search') => void) => Promise<T>): Promise<T> {
+export async function withHubSpot<T>(
+  deps: HubSpotDeps,
+  ctx: CallContext,
+  call: (client: Client, kind: (k: 'general' | 'search') => void, ctx: CallContext) => Promise<T>,
+): Promise<T> {
   let requestKind: 'general' | 'search' = 'general';
   const setKind = (k: 'general' | 'search') => {
     requestKind = k;
   };
   try {
-    return await withAccessToken(deps, ctx.connectionId, (token) =>
-      call(createHubSpotClient(deps.hubspot.apiBaseUrl, token, budgetHooks(deps.budget, ctx, () => requestKind)), setKind),
-    );
+    return await withAccessToken(deps, ctx.connectionId, (token, appId) => {
+      const caller = { ...ctx, appId };
+      return call(createHubSpotClient(deps.hubspot.apiBaseUrl, token, budgetHooks(deps.budget, caller, () => requestKind)), setKind, caller);
+    });
   } catch (error) {
     // Already classified, or the activity was cancelled (worker shutdown, workflow gone): pass it on as is.
     if (error instanceof ApplicationFailure || error instanceof CancelledFailure) throw error;

@@ -52,15 +52,16 @@ export async function accessTokenFor(deps: TokenDeps, connectionId: string): Pro
 }
 
 /**
- * Runs `call` with the access token. When HubSpot answers 401 EXPIRED_AUTHENTICATION (thrown as
- * an ApiException or returned as a fetch Response), refreshes once and retries once: the timer
- * refreshes ahead of expiry, so this covers clock skew and a workflow that was paused a while.
+ * Runs `call` with the access token (and the OAuth app it was granted to, null for a private
+ * app). When HubSpot answers 401 EXPIRED_AUTHENTICATION (thrown as an ApiException or returned as
+ * a fetch Response), refreshes once and retries once: the timer refreshes ahead of expiry, so this
+ * covers clock skew and a workflow that was paused a while.
  */
-export async function withAccessToken<T>(deps: TokenDeps, connectionId: string, call: (token: string) => Promise<T>): Promise<T> {
+export async function withAccessToken<T>(deps: TokenDeps, connectionId: string, call: (token: string, appId: number | null) => Promise<T>): Promise<T> {
   const first = await readAccessToken(deps, connectionId);
   let outcome: { value: T } | { error: unknown };
   try {
-    outcome = { value: await call(first.token) };
+    outcome = { value: await call(first.token, first.appId) };
   } catch (error) {
     outcome = { error };
   }
@@ -71,13 +72,14 @@ export async function withAccessToken<T>(deps: TokenDeps, connectionId: string, 
   }
   deps.log.info({ connectionId }, 'HubSpot says the access token expired: refreshing once');
   await refreshLocked(deps, connectionId, { kind: 'expired', sealedAccessToken: first.sealed });
-  return call((await readAccessToken(deps, connectionId)).token);
+  const refreshed = await readAccessToken(deps, connectionId);
+  return call(refreshed.token, refreshed.appId);
 }
 
-async function readAccessToken(deps: TokenDeps, connectionId: string): Promise<{ token: string; sealed: string }> {
+async function readAccessToken(deps: TokenDeps, connectionId: string): Promise<{ token: string; sealed: string; appId: number | null }> {
   const tokens = await readSealedTokens(deps.pool, connectionId);
   if (!tokens) throw ApplicationFailure.create({ type: 'ConnectionNotFound', nonRetryable: true, message: `connection ${connectionId} has no stored tokens` });
-  return { token: deps.cipher.open({ keyId: tokens.keyId, ciphertext: tokens.accessToken }), sealed: tokens.accessToken };
+  return { token: deps.cipher.open({ keyId: tokens.keyId, ciphertext: tokens.accessToken }), sealed: tokens.accessToken, appId: tokens.appId };
 }
 
 /**

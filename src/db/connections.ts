@@ -102,14 +102,27 @@ export async function setConnectionStatus(db: Db, id: string, status: Connection
   await db.query(`update connections set status = $2, updated_at = now() where id = $1`, [id, status]);
 }
 
-export async function readSealedTokens(db: Db, connectionId: string): Promise<SealedTokens | undefined> {
+/** A connection's sealed tokens, and the OAuth app they were granted to (null: a private app). */
+export interface StoredTokens extends SealedTokens {
+  appId: number | null;
+}
+
+export async function readSealedTokens(db: Db, connectionId: string): Promise<StoredTokens | undefined> {
   const result = await db.query(
-    `select key_id, access_token, refresh_token, expires_at from connection_tokens where connection_id = $1`,
+    `select t.key_id, t.access_token, t.refresh_token, t.expires_at, c.app_id
+       from connection_tokens t join connections c on c.id = t.connection_id
+      where t.connection_id = $1`,
     [connectionId],
   );
   const row = result.rows[0];
   if (!row) return undefined;
-  return { keyId: row.key_id, accessToken: row.access_token, refreshToken: row.refresh_token, expiresAt: row.expires_at };
+  return {
+    keyId: row.key_id,
+    accessToken: row.access_token,
+    refreshToken: row.refresh_token,
+    expiresAt: row.expires_at,
+    appId: row.app_id === null ? null : Number(row.app_id),
+  };
 }
 
 /** Where a portal's webhook events go: its connections whose workflow may still run (one per app). */

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionStatusKey } from '../../src/temporal/search-attributes.js';
 import { installConnection } from '../support/oauth-install.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, OAUTH_APP, startStack, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700501;
 const INTERVAL_S = 10;
@@ -54,6 +54,13 @@ beforeAll(async () => {
 afterAll(async () => stack?.close());
 
 describe('an OAuth connection', () => {
+  it("draws on its app's own rate budget in the portal, apart from private apps, and not on the portal's daily quota", async () => {
+    const windows = await stack.db.pool.query(`select key from rate_windows where key like $1 order by key`, [`general:${PORTAL_ID}%`]);
+    expect(windows.rows.map((row) => row.key)).toEqual([`general:${PORTAL_ID}:${OAUTH_APP.appId}`]);
+    const daily = await stack.db.pool.query(`select used from rate_daily where portal_id = $1`, [PORTAL_ID]);
+    expect(daily.rows.map((row) => row.used)).toEqual(daily.rowCount ? [0] : []);
+  });
+
   it('refreshes an access token that expired mid-sync and keeps syncing', async () => {
     const before = stack.sandbox.tokens.refreshAttempts(PORTAL_ID);
     // HubSpot's clock jumps past the token's 30 minutes: the next call gets 401 EXPIRED_AUTHENTICATION.
