@@ -57,6 +57,10 @@ const envSchema = z.object({
   API_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   SANDBOX: flag.optional(),
   SANDBOX_PORT: port.default(4010),
+  // Where `npm run sandbox` listens: loopback unless it must be reached from outside (0.0.0.0 in a container).
+  SANDBOX_HOST: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
+  // A Temporal CLI binary for the embedded dev server, instead of looking on PATH and in the cache.
+  TEMPORAL_CLI_PATH: optionalString,
   DATA_DIR: z.string().min(1).default('.data'),
   TEMPORAL_UI_PORT: port.default(8233),
   // The Web UI's origin, allowed by CORS to call /codec/*. Default: http://localhost:${TEMPORAL_UI_PORT}.
@@ -78,6 +82,8 @@ export interface Config {
     uiOrigin: string;
     /** Port of the worker's Prometheus exporter; undefined: no exporter. */
     workerMetricsPort: number | undefined;
+    /** The Temporal CLI for the embedded dev server; undefined: look on PATH, in the cache, or build one. */
+    cliPath: string | undefined;
   };
   databaseUrl: string | undefined;
   hubspot: {
@@ -97,7 +103,7 @@ export interface Config {
   payloadEncryptionKeys: string[] | undefined;
   api: { port: number; token: string | undefined };
   webhooks: WebhookConfig;
-  sandbox: { enabled: boolean; port: number };
+  sandbox: { enabled: boolean; port: number; host: string };
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -115,16 +121,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+// Empty strings mean "unset", as in most shells' `VAR= command`.
+const presentOnly = (environment: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+
+const configError = (issues: z.core.$ZodIssue[], path: (issue: z.core.$ZodIssue) => string) =>
+  new ConfigError(`invalid configuration:\n${issues.map((issue) => `  ${path(issue)}: ${issue.message}`).join('\n')}`);
+
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  // Empty strings mean "unset", as in most shells' `VAR= command`.
-  const present = Object.fromEntries(
-    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
-  }
+  const parsed = envSchema.safeParse(presentOnly(environment));
+  if (!parsed.success) throw configError(parsed.error.issues, (issue) => issue.path.join('.'));
   const env = parsed.data;
   const hasHubSpotCredentials = env.HUBSPOT_CLIENT_ID !== undefined && env.HUBSPOT_CLIENT_SECRET !== undefined;
   return {
@@ -135,6 +141,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       uiPort: env.TEMPORAL_UI_PORT,
       uiOrigin: (env.TEMPORAL_UI_ORIGIN ?? `http://localhost:${env.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
       workerMetricsPort: env.WORKER_METRICS_PORT,
+      cliPath: env.TEMPORAL_CLI_PATH,
     },
     databaseUrl: env.DATABASE_URL,
     hubspot: {
@@ -155,10 +162,21 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       signatureVersions: env.HUBSPOT_WEBHOOK_SIGNATURE_VERSIONS,
       developerApiKey: env.HUBSPOT_DEVELOPER_API_KEY,
     },
-    sandbox: { enabled: env.SANDBOX ?? !hasHubSpotCredentials, port: env.SANDBOX_PORT },
+    sandbox: { enabled: env.SANDBOX ?? !hasHubSpotCredentials, port: env.SANDBOX_PORT, host: env.SANDBOX_HOST },
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
   };
+}
+
+/**
+ * One variable, validated by the same schema, for code that runs without the whole configuration
+ * in hand (the embedded Temporal server's finder, also used by the test setup). Other variables'
+ * values do not matter here; a bad value of this one throws a ConfigError naming it.
+ */
+export function loadVariable<K extends keyof Env>(name: K, environment: NodeJS.ProcessEnv = process.env): Env[K] {
+  const parsed = envSchema.shape[name].safeParse(presentOnly(environment)[name]);
+  if (!parsed.success) throw configError(parsed.error.issues, () => name);
+  return parsed.data as Env[K];
 }
 
 /** For entry points: a bad configuration prints one message naming every bad variable and exits 1. */

@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
+import { loadVariable } from '../config.js';
 
 /**
  * Finds the Temporal CLI (dev server + Web UI in one binary), building it from the Go module
@@ -68,9 +69,10 @@ function buildWithGo(cacheDir: string, log: Logger): Promise<string> {
 /**
  * TEMPORAL_CLI_PATH, then `temporal` on PATH, then the cache, then a Go build. Returns undefined
  * when none works, so the caller can let the Temporal SDK download its own server instead.
+ * @param explicit the configured binary (`config.temporal.cliPath`); by default TEMPORAL_CLI_PATH
+ *   read through the configuration schema, for callers without a loaded configuration.
  */
-export async function findOrBuildTemporalCli(log: Logger): Promise<string | undefined> {
-  const explicit = process.env.TEMPORAL_CLI_PATH;
+export async function findOrBuildTemporalCli(log: Logger, explicit: string | undefined = loadVariable('TEMPORAL_CLI_PATH')): Promise<string | undefined> {
   if (explicit) {
     if (!isExecutable(explicit)) throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not an executable file`);
     return explicit;

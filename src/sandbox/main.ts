@@ -1,4 +1,5 @@
 // `npm run sandbox`: the HubSpot simulator on its own, seeded with a demo portal.
+import { loadVariable } from '../config.js';
 import { createDemoPortal, createSandbox } from './server.js';
 
 async function main(): Promise<void> {
@@ -6,7 +7,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SANDBOX_PORT must be a port number, got ${process.env.SANDBOX_PORT}`);
   const sandbox = createSandbox();
   const demo = createDemoPortal(sandbox, { app: { appId: 1, clientId: 'sandbox-client-id', clientSecret: 'sandbox-client-secret' } });
-  const server = await sandbox.listen(port, process.env.SANDBOX_HOST ?? '127.0.0.1');
+  const server = await sandbox.listen(port, loadVariable('SANDBOX_HOST'));
   // The demo token is a fixed, public test value: printing it is the point.
   console.log(`HubSpot sandbox listening on ${server.url}`);
   console.log(`portal ${demo.portalId}, private-app token: ${demo.token}`);

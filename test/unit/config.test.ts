@@ -1,6 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadConfig, loadVariable } from '../../src/config.js';
+import { findOrBuildTemporalCli } from '../../src/embedded/temporal-cli.js';
+import { freePort } from '../../src/embedded/free-port.js';
+import { createLogger } from '../../src/logger.js';
 
 describe('configuration', () => {
   it('has the defaults of DESIGN.md', () => {
@@ -12,12 +15,13 @@ describe('configuration', () => {
       uiPort: 8233,
       uiOrigin: 'http://localhost:8233',
       workerMetricsPort: undefined,
+      cliPath: undefined,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.hubspot.apiBaseUrl).toBe('https://api.hubapi.com');
     expect(config.hubspot.authorizeUrl).toBe('https://app.hubspot.com/oauth/authorize');
     expect(config.api).toEqual({ port: 3000, token: undefined });
-    expect(config.sandbox.enabled).toBe(true);
+    expect(config.sandbox).toEqual({ enabled: true, port: 4010, host: '127.0.0.1' });
   });
 
   it('turns the sandbox off once HubSpot credentials are configured, unless SANDBOX says otherwise', () => {
@@ -82,3 +86,74 @@ describe('configuration', () => {
     expect(result.stderr).toContain('DATABASE_URL');
   });
 });
+
+describe('SANDBOX_HOST and TEMPORAL_CLI_PATH, in the one schema', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('takes an address or host name for the simulator to listen on', () => {
+    for (const host of ['0.0.0.0', '::', '10.1.2.3', 'sandbox.internal', 'localhost']) {
+      expect(loadConfig({ SANDBOX_HOST: host }).sandbox.host).toBe(host);
+    }
+    expect(loadConfig({ TEMPORAL_CLI_PATH: '/opt/temporal/bin/temporal' }).temporal.cliPath).toBe('/opt/temporal/bin/temporal');
+  });
+
+  it('names a bad SANDBOX_HOST in the same message as every other bad variable', () => {
+    const message = (() => {
+      try {
+        loadConfig({ SANDBOX_HOST: 'not a host', API_PORT: 'x' });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toContain('SANDBOX_HOST: expected an IP address or a host name');
+    expect(message).toContain('API_PORT');
+  });
+
+  it('reads one variable through the schema, whatever the others hold', () => {
+    expect(loadVariable('SANDBOX_HOST', { API_PORT: 'not-a-port' })).toBe('127.0.0.1');
+    expect(loadVariable('SANDBOX_HOST', { SANDBOX_HOST: '0.0.0.0' })).toBe('0.0.0.0');
+    expect(loadVariable('TEMPORAL_CLI_PATH', { TEMPORAL_CLI_PATH: '' })).toBeUndefined();
+    expect(() => loadVariable('SANDBOX_HOST', { SANDBOX_HOST: 'not a host' })).toThrow(/SANDBOX_HOST: expected an IP address/);
+  });
+
+  it('the Temporal CLI finder uses TEMPORAL_CLI_PATH as configured, and names it when it is no binary', async () => {
+    const log = createLogger('silent');
+    vi.stubEnv('TEMPORAL_CLI_PATH', process.execPath);
+    expect(await findOrBuildTemporalCli(log)).toBe(process.execPath);
+    vi.stubEnv('TEMPORAL_CLI_PATH', '/nonexistent/temporal');
+    await expect(findOrBuildTemporalCli(log)).rejects.toThrow('TEMPORAL_CLI_PATH=/nonexistent/temporal is not an executable file');
+    // A configuration already loaded passes its own value.
+    expect(await findOrBuildTemporalCli(log, loadConfig({ TEMPORAL_CLI_PATH: process.execPath }).temporal.cliPath)).toBe(process.execPath);
+  });
+
+  it('npm run sandbox listens where SANDBOX_HOST says, and refuses a bad one with exit code 1', async () => {
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/sandbox/main.ts'], { env: { ...process.env, SANDBOX_HOST: 'not a host', SANDBOX_PORT: '0' }, encoding: 'utf8', timeout: 30_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('SANDBOX_HOST: expected an IP address or a host name');
+
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/main.ts'], { env: { ...process.env, SANDBOX_HOST: 'localhost', SANDBOX_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const listening = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const line = /listening on (\S+)/.exec(out)?.[1];
+          if (line) resolve(line);
+        });
+        child.once('exit', (code) => reject(new Error(`sandbox exited ${code}: ${out}`)));
+      });
+      expect(listening).toMatch(new RegExp(`^http://(localhost|127\\.0\\.0\\.1|\\[::1\\]):${port}$`));
+      const answered = await fetch(`${listening}/__sandbox/portals`).catch(() => undefined);
+      expect(answered).toBeDefined();
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
