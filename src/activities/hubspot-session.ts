@@ -67,15 +67,18 @@ export async function withHubSpot<T>(
   const setKind = (k: 'general' | 'search') => {
     requestKind = k;
   };
+  let timeZone: string | undefined;
   try {
-    return await withAccessToken(deps, ctx.connectionId, (token, appId) => {
-      const caller = { ...ctx, appId };
+    return await withAccessToken(deps, ctx.connectionId, (token, facts) => {
+      timeZone = facts.timeZone ?? undefined;
+      const caller = { ...ctx, appId: facts.appId };
       return call(createHubSpotClient(deps.hubspot.apiBaseUrl, token, budgetHooks(deps.budget, caller, () => requestKind)), setKind, caller);
     });
   } catch (error) {
     // Already classified, or the activity was cancelled (worker shutdown, workflow gone): pass it on as is.
     if (error instanceof ApplicationFailure || error instanceof CancelledFailure) throw error;
-    const info = classifyHubSpotError(error);
+    // A daily 429 lasts until midnight in the portal's time zone.
+    const info = classifyHubSpotError(error, timeZone ? { timeZone } : {});
     // A daily 429 blocks the portal for every worker until the reset (afterResponse, seeing only
     // headers, recorded it as a ten-second block).
     if (info.rejection?.policy === 'DAILY') await deps.budget.recordRejection({ portalId: ctx.portalId }, 'DAILY', info.rejection.until);

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { TokenCipher } from '../crypto/token-cipher.js';
-import { readSealedTokens, sealedTokens } from '../db/connections.js';
+import { readSealedTokens, sealedTokens, type CallerFacts } from '../db/connections.js';
 import { clearRefreshToken, lockTokens, storeTokens, type LockedTokens } from '../db/tokens.js';
 import { REFRESH_TOKEN_REJECTED, RefreshTokenRejected, refreshTokens, revokeRefreshToken, type OAuthSettings } from '../hubspot/oauth.js';
 
@@ -52,16 +52,16 @@ export async function accessTokenFor(deps: TokenDeps, connectionId: string): Pro
 }
 
 /**
- * Runs `call` with the access token (and the OAuth app it was granted to, null for a private
- * app). When HubSpot answers 401 EXPIRED_AUTHENTICATION (thrown as an ApiException or returned as
- * a fetch Response), refreshes once and retries once: the timer refreshes ahead of expiry, so this
- * covers clock skew and a workflow that was paused a while.
+ * Runs `call` with the access token (and what else a call needs to know of the connection). When
+ * HubSpot answers 401 EXPIRED_AUTHENTICATION (thrown as an ApiException or returned as a fetch
+ * Response), refreshes once and retries once: the timer refreshes ahead of expiry, so this covers
+ * clock skew and a workflow that was paused a while.
  */
-export async function withAccessToken<T>(deps: TokenDeps, connectionId: string, call: (token: string, appId: number | null) => Promise<T>): Promise<T> {
+export async function withAccessToken<T>(deps: TokenDeps, connectionId: string, call: (token: string, facts: CallerFacts) => Promise<T>): Promise<T> {
   const first = await readAccessToken(deps, connectionId);
   let outcome: { value: T } | { error: unknown };
   try {
-    outcome = { value: await call(first.token, first.appId) };
+    outcome = { value: await call(first.token, first.facts) };
   } catch (error) {
     outcome = { error };
   }
@@ -73,13 +73,17 @@ export async function withAccessToken<T>(deps: TokenDeps, connectionId: string, 
   deps.log.info({ connectionId }, 'HubSpot says the access token expired: refreshing once');
   await refreshLocked(deps, connectionId, { kind: 'expired', sealedAccessToken: first.sealed });
   const refreshed = await readAccessToken(deps, connectionId);
-  return call(refreshed.token, refreshed.appId);
+  return call(refreshed.token, refreshed.facts);
 }
 
-async function readAccessToken(deps: TokenDeps, connectionId: string): Promise<{ token: string; sealed: string; appId: number | null }> {
+async function readAccessToken(deps: TokenDeps, connectionId: string): Promise<{ token: string; sealed: string; facts: CallerFacts }> {
   const tokens = await readSealedTokens(deps.pool, connectionId);
   if (!tokens) throw ApplicationFailure.create({ type: 'ConnectionNotFound', nonRetryable: true, message: `connection ${connectionId} has no stored tokens` });
-  return { token: deps.cipher.open({ keyId: tokens.keyId, ciphertext: tokens.accessToken }), sealed: tokens.accessToken, appId: tokens.appId };
+  return {
+    token: deps.cipher.open({ keyId: tokens.keyId, ciphertext: tokens.accessToken }),
+    sealed: tokens.accessToken,
+    facts: { appId: tokens.appId, timeZone: tokens.timeZone },
+  };
 }
 
 /**

@@ -102,14 +102,19 @@ export async function setConnectionStatus(db: Db, id: string, status: Connection
   await db.query(`update connections set status = $2, updated_at = now() where id = $1`, [id, status]);
 }
 
-/** A connection's sealed tokens, and the OAuth app they were granted to (null: a private app). */
-export interface StoredTokens extends SealedTokens {
+/** What a call to HubSpot needs to know of the connection besides its token. */
+export interface CallerFacts {
+  /** The OAuth app the tokens were granted to; null for a private app. */
   appId: number | null;
+  /** The portal's time zone, once read from HubSpot (null before). */
+  timeZone: string | null;
 }
+
+export interface StoredTokens extends SealedTokens, CallerFacts {}
 
 export async function readSealedTokens(db: Db, connectionId: string): Promise<StoredTokens | undefined> {
   const result = await db.query(
-    `select t.key_id, t.access_token, t.refresh_token, t.expires_at, c.app_id
+    `select t.key_id, t.access_token, t.refresh_token, t.expires_at, c.app_id, c.time_zone
        from connection_tokens t join connections c on c.id = t.connection_id
       where t.connection_id = $1`,
     [connectionId],
@@ -122,7 +127,12 @@ export async function readSealedTokens(db: Db, connectionId: string): Promise<St
     refreshToken: row.refresh_token,
     expiresAt: row.expires_at,
     appId: row.app_id === null ? null : Number(row.app_id),
+    timeZone: row.time_zone,
   };
+}
+
+export async function setConnectionTimeZone(db: Db, id: string, timeZone: string | null): Promise<void> {
+  await db.query(`update connections set time_zone = $2 where id = $1 and time_zone is distinct from $2`, [id, timeZone]);
 }
 
 /** Where a portal's webhook events go: its connections whose workflow may still run (one per app). */

@@ -92,9 +92,10 @@ const NETWORK_CODES = new Set([
 export function classifyHubSpotError(error: unknown, context: ClassifyContext = {}): HubSpotErrorInfo {
   if (error instanceof RateBudgetTimeoutError) {
     if (error.policy === 'DAILY') {
-      // The wait was measured on the database's clock and arrives a round trip late; a daily
-      // reset falls on a whole minute (midnight in the portal's zone), so round to the minute.
-      const resetAt = new Date(Math.round(((context.now ?? Date.now()) + error.retryAfterMs) / 60_000) * 60_000).toISOString();
+      // The wait was measured on the database's clock and arrives a round trip late; the reset
+      // it counts down to falls on a whole second (midnight, or a time HubSpot gave in seconds),
+      // so rounding to the second gives it back exactly.
+      const resetAt = new Date(Math.round(((context.now ?? Date.now()) + error.retryAfterMs) / 1_000) * 1_000).toISOString();
       return { type: T.DailyLimit, retryable: false, message: error.message, details: { policyName: 'DAILY', resetAt } };
     }
     return { type: T.BudgetExhausted, retryable: true, retryDelayMs: error.retryAfterMs, message: error.message, details: { policyName: error.policy } };

@@ -1,3 +1,4 @@
+import { responseFailure } from './errors.js';
 import type { Client } from '@hubspot/api-client';
 
 /**
@@ -32,4 +33,12 @@ export async function ownersPage(client: Client, after: string | undefined, arch
 export async function pipelinesOf(client: Client, objectType: string): Promise<Array<{ id: string; data: unknown }>> {
   const response = await client.crm.pipelines.pipelinesApi.getAll(objectType);
   return response.results.map((pipeline) => ({ id: pipeline.id, data: pipeline }));
+}
+
+/** The portal's time zone (IANA name), from HubSpot's account details: its daily limit resets at midnight there. */
+export async function accountTimeZone(client: Client): Promise<string | null> {
+  const response = await client.apiRequest({ method: 'GET', path: '/account-info/v3/details' });
+  if (!response.ok) throw await responseFailure(response);
+  const body = (await response.json()) as { timeZone?: unknown };
+  return typeof body.timeZone === 'string' && body.timeZone !== '' ? body.timeZone : null;
 }

@@ -163,17 +163,26 @@ describe('429s from HubSpot', () => {
     }
   }, 120_000);
 
-  it('a DAILY 429 pauses the connection until the daily reset, with no HubSpot calls while paused', async () => {
+  it("a DAILY 429 pauses the connection until the daily reset at midnight in the portal's time zone, with no HubSpot calls while paused", async () => {
     const PORTAL = 720_201;
-    await seededPortal(PORTAL, 500);
+    const TIME_ZONE = 'Pacific/Auckland';
+    await stack.control.createPortal({ portalId: PORTAL, tier: 'free', timeZone: TIME_ZONE });
+    await stack.control.seed(PORTAL, { seed: PORTAL, contacts: 500 });
     const id = await connect(PORTAL);
+    // The connection learns the portal's time zone from HubSpot's account details, with owners and pipelines.
+    await eventually(async () => {
+      const row = await stack.db.pool.query('select time_zone from connections where id = $1', [id]);
+      return row.rows[0].time_zone === TIME_ZONE ? true : undefined;
+    }, 30_000, "the portal's time zone");
+    await backfilled(id);
     await stack.control.setFaults({ rateLimitStorm: { forMs: 10 * 60_000, policyName: 'DAILY' } }, PORTAL);
+    expect((await stack.api(`/connections/${id}/resync`, { method: 'POST', json: {} })).status).toBe(200);
     const paused = await eventually(async () => {
       const body = await status(id);
       return body.live?.status === 'paused' ? body : undefined;
     }, 30_000, 'the connection to pause');
-    // The classification has no portal time zone yet: the reset is the next UTC midnight.
-    expect(paused.live.autoResumeAt).toBe(new Date(nextMidnight(Date.now(), 'UTC')).toISOString());
+    expect(paused.live.autoResumeAt).toBe(new Date(nextMidnight(Date.now(), TIME_ZONE)).toISOString());
+    expect(paused.live.autoResumeAt).not.toBe(new Date(nextMidnight(Date.now(), 'UTC')).toISOString());
     expect(paused.live.recentErrors[0]).toMatchObject({ type: 'HubSpotDailyLimit' });
     expect(paused.live.recentErrors[0].message).toMatch(/429.*daily limit.*correlation id [0-9a-f-]{36}/);
     // A daily 429 is not retried.
