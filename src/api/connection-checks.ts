@@ -36,6 +36,7 @@ export async function runConnectionChecks(deps: CheckDeps, connection: Connectio
   const context = {
     connectionId: connection.id,
     portalId: connection.portalId,
+    appId: connection.appId,
     tier: connection.authType === 'oauth' ? 'public-app' : 'free',
     priority: 'realtime',
   } as const;

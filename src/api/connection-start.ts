@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { insertConnection, type SealedTokens } from '../db/connections.js';
 import { inTransaction } from '../db/transaction.js';
 import { OBJECT_TYPE_PATTERN, STANDARD_OBJECT_TYPES } from '../hubspot/object-types.js';
+import { resolveCustomObjectTypes } from '../hubspot/schemas.js';
 import { TIER_LIMITS, type Tier } from '../hubspot/rate-budget.js';
 import { connectionStatusKey, portalIdKey } from '../temporal/search-attributes.js';
 import {
@@ -13,6 +14,7 @@ import {
   type ConnectionWorkflowInput,
 } from '../workflows/definitions.js';
 import type { ApiDeps } from './app.js';
+import { HttpError } from './errors.js';
 
 /** How a new connection is set up, the same for private-app tokens and OAuth installs. */
 
@@ -29,11 +31,22 @@ export const syncIntervalSecondsSchema = z.number().int().min(10).max(86_400);
 /** The portal's HubSpot tier sets the connection's request budget (HUBSPOT.md §5). */
 export const tierSchema = z.enum(Object.keys(TIER_LIMITS) as [Tier, ...Tier[]]);
 
-export function connectionConfig(request: { objectTypes?: string[] | undefined; syncIntervalSeconds?: number | undefined }): ConnectionConfig {
+export function connectionConfig(
+  request: { objectTypes?: string[] | undefined; syncIntervalSeconds?: number | undefined },
+  customObjectTypeIds: Record<string, string> = {},
+): ConnectionConfig {
   return {
     objectTypes: request.objectTypes ?? [...STANDARD_OBJECT_TYPES],
     syncIntervalSeconds: request.syncIntervalSeconds ?? DEFAULT_SYNC_INTERVAL_SECONDS,
+    ...(Object.keys(customObjectTypeIds).length > 0 ? { customObjectTypeIds } : {}),
   };
+}
+
+/** The custom object types among `objectTypes`, checked against the portal: 400 naming those it does not have. */
+export async function checkedCustomObjectTypes(apiBaseUrl: string, accessToken: string, portalId: number, objectTypes: readonly string[]): Promise<Record<string, string>> {
+  const { unknown, typeIds } = await resolveCustomObjectTypes(apiBaseUrl, accessToken, objectTypes);
+  if (unknown.length > 0) throw new HttpError(400, 'invalid_request', `objectTypes: portal ${portalId} has no custom object ${unknown.join(', ')}`);
+  return typeIds;
 }
 
 export interface ConnectionStart {

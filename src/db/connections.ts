@@ -12,11 +12,13 @@ export interface ConnectionRow {
   workflowId: string;
   objectTypes: string[];
   syncIntervalSeconds: number;
+  /** The OAuth app it was installed through; null for a private app. */
+  appId: number | null;
   createdAt: string;
   updatedAt: string;
 }
 
-const COLUMNS = `id, portal_id, auth_type, status, workflow_id, object_types, sync_interval_seconds, created_at, updated_at`;
+const COLUMNS = `id, portal_id, auth_type, status, workflow_id, object_types, sync_interval_seconds, app_id, created_at, updated_at`;
 
 function toConnection(row: Record<string, unknown>): ConnectionRow {
   return {
@@ -27,6 +29,7 @@ function toConnection(row: Record<string, unknown>): ConnectionRow {
     workflowId: row.workflow_id as string,
     objectTypes: row.object_types as string[],
     syncIntervalSeconds: row.sync_interval_seconds as number,
+    appId: row.app_id === null ? null : Number(row.app_id),
     createdAt: (row.created_at as Date).toISOString(),
     updatedAt: (row.updated_at as Date).toISOString(),
   };

@@ -4,8 +4,9 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { listConnections, sealedTokens, updateConnectionConfig, type ConnectionRow } from '../../db/connections.js';
 import { OBJECT_TYPE_PATTERN } from '../../hubspot/object-types.js';
-import { unknownCustomObjectTypes } from '../../hubspot/schemas.js';
 import { executeUpdateAcrossRuns } from '../../temporal/updates.js';
+import { budgetKeyOf } from '../../activities/hubspot-session.js';
+import { withAccessToken } from '../../activities/tokens.js';
 import { checkAccessToken, TokenRejectedError } from '../../hubspot/token-check.js';
 import {
   CONNECTION_STATUSES,
@@ -15,12 +16,13 @@ import {
   resyncUpdate,
   statusQuery,
   stopUpdate,
+  type ConfigChange,
   type ConnectionStatusView,
 } from '../../workflows/definitions.js';
 import type { ApiDeps } from '../app.js';
 import { findConnection } from '../find-connection.js';
 import { deleteConnection, deleteConnectionQuery } from '../connection-delete.js';
-import { connectionConfig, objectTypesSchema, startConnection, syncIntervalSecondsSchema, tierSchema } from '../connection-start.js';
+import { checkedCustomObjectTypes, connectionConfig, objectTypesSchema, startConnection, syncIntervalSecondsSchema, tierSchema } from '../connection-start.js';
 import { HttpError, parseInput } from '../errors.js';
 
 /** How long the API waits for a workflow to answer a query or update before saying so. */
@@ -88,10 +90,9 @@ export function connectionRoutes(deps: ApiDeps): Router {
       throw error;
     }
 
-    const unknownTypes = await unknownCustomObjectTypes(deps.hubspot.apiBaseUrl, body.accessToken, body.objectTypes ?? []);
-    if (unknownTypes.length > 0) throw new HttpError(400, 'invalid_request', `objectTypes: portal ${portalId} has no custom object ${unknownTypes.join(', ')}`);
+    const typeIds = await checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, body.accessToken, portalId, body.objectTypes ?? []);
     const tokens = sealedTokens(cipher.seal(body.accessToken), null, null);
-    const started = await startConnection(deps, { portalId, authType: 'private_app', config: connectionConfig(body), tier: body.tier, tokens });
+    const started = await startConnection(deps, { portalId, authType: 'private_app', config: connectionConfig(body, typeIds), tier: body.tier, tokens });
     res.status(201).json(started);
   });
 
@@ -107,7 +108,7 @@ export function connectionRoutes(deps: ApiDeps): Router {
     const live = await liveStatus(connection);
     // The tier lives in the workflow; while it cannot answer, the default a new connection gets.
     const tier = 'tier' in live ? live.tier : connection.authType === 'oauth' ? 'public-app' : 'free';
-    const rateBudget = { tier, ...(await deps.budget.snapshot({ portalId: connection.portalId }, { tier })) };
+    const rateBudget = { tier, ...(await deps.budget.snapshot(budgetKeyOf(connection), { tier })) };
     res.json({ ...connection, live, rateBudget });
   });
 
@@ -146,8 +147,15 @@ export function connectionRoutes(deps: ApiDeps): Router {
   }
 
   router.patch('/connections/:id', async (req, res) => {
-    const change = parseInput(configBody, req.body ?? {});
-    const view = await control(req, 'change the configuration', configUpdate, change);
+    const change: ConfigChange = parseInput(configBody, req.body ?? {});
+    const connection = await findConnection(pool, req);
+    if (change.objectTypes) {
+      // New custom types are checked against the portal like at creation, with the stored token.
+      const objectTypes = change.objectTypes;
+      const typeIds = await withAccessToken(deps, connection.id, (token) => checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, token, connection.portalId, objectTypes));
+      change.customObjectTypeIds = typeIds;
+    }
+    const view = await control(connection, 'change the configuration', configUpdate, change);
     await updateConnectionConfig(pool, view.connectionId, view.config);
     res.json(view);
   });

@@ -8,7 +8,7 @@ import { inTransaction } from '../../db/transaction.js';
 import { exchangeCode, GrantRejectedError, tokenInfo, type TokenGrant } from '../../hubspot/oauth.js';
 import { reauthorizedSignal } from '../../workflows/definitions.js';
 import type { ApiDeps } from '../app.js';
-import { connectionConfig, objectTypesSchema, startConnection, syncIntervalSecondsSchema, type StartedConnection } from '../connection-start.js';
+import { checkedCustomObjectTypes, connectionConfig, objectTypesSchema, startConnection, syncIntervalSecondsSchema, type StartedConnection } from '../connection-start.js';
 import { HttpError, parseInput } from '../errors.js';
 
 /**
@@ -143,8 +143,9 @@ export function oauthRoutes(deps: ApiDeps): Router {
     const tokens = sealedTokens(cipher.seal(grant.accessToken), cipher.seal(grant.refreshToken), grant.expiresAt);
     const existing = await reauthorize(portalId, appId, tokens, grant.expiresAt);
     if (existing) return { ...existing, reauthorized: true };
+    const typeIds = await checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, grant.accessToken, portalId, request.objectTypes ?? []);
     try {
-      const started = await startConnection(deps, { portalId, authType: 'oauth', appId, config: connectionConfig(request), tokens });
+      const started = await startConnection(deps, { portalId, authType: 'oauth', appId, config: connectionConfig(request, typeIds), tokens });
       return { ...started, reauthorized: false };
     } catch (error) {
       // A concurrent callback for the same portal inserted first (unique index): reauthorize that one.
