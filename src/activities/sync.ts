@@ -2,7 +2,9 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@hubspot/api-client';
 import {
   archivedAmong,
+  archivedNotCheckedBy,
   dropAssociationsTo,
+  markArchiveChecked,
   markMerged,
   purgePersonalData,
   readPropertyNames,
@@ -19,6 +21,11 @@ import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-sessi
 
 /** New custom properties appear within this long, without a restart. */
 const PROPERTY_NAMES_MAX_AGE_MS = 60 * 60 * 1000;
+/** HubSpot's batch read takes at most 100 ids. */
+const BATCH_READ_MAX = 100;
+/** Records an archived sweep re-reads at its end, at most: a backlog spreads over later sweeps. */
+const RECONCILE_MAX = 1_000;
+
 
 export interface PageInput extends CallContext {
   objectType: string;
@@ -110,11 +117,13 @@ export function createSyncActivities(deps: HubSpotDeps) {
     },
 
     /** One list page (backfill, or the archived sweep with `archived`): fetch, write, return the next cursor. */
-    async syncListPage(input: PageInput & { after: string | undefined; archived?: boolean }): Promise<PageResult & { after: string | undefined }> {
+    async syncListPage(input: PageInput & { after: string | undefined; archived?: boolean; sweep?: string }): Promise<PageResult & { after: string | undefined }> {
       return withHubSpot(deps, input, async (client) => {
         const properties = await propertiesFor(deps, client, input);
         const page = await listPage(client, input.objectType, properties, input.after, input.archived ?? false);
         const applied = await writePage(deps, client, input, page.records);
+        // An archived sweep marks what it saw still archived (`sweep` names it; reconcileArchived reads the marks).
+        if (input.sweep) await markArchiveChecked(deps.pool, input.connectionId, input.objectType, page.records.map((r) => r.id), input.sweep);
         Context.current().log.debug('list page synced', { objectType: input.objectType, fetched: page.records.length, applied });
         return { fetched: page.records.length, applied, after: page.after };
       });
@@ -135,6 +144,35 @@ export function createSyncActivities(deps: HubSpotDeps) {
         const applied = await writePage(deps, client, input, records, input.restoredIds);
         await purgePersonalData(deps.pool, input.connectionId, input.objectType, input.purgeIds);
         return { fetched: records.length, applied, missing: input.ids.length - records.length };
+      });
+    },
+
+    /**
+     * The end of an archived sweep: records the mirror holds as archived that the sweep did not
+     * list are re-read. Live ones were restored (a restore need not move the modification time
+     * incremental sync follows) and are written back; archived ones are marked seen; those HubSpot
+     * has no more are marked gone, never to be asked about again. At most RECONCILE_MAX per sweep.
+     */
+    async reconcileArchived(input: PageInput & { sweep: string }): Promise<{ restored: number; gone: number }> {
+      const { sweep } = input;
+      const ids = await archivedNotCheckedBy(deps.pool, input.connectionId, input.objectType, sweep, RECONCILE_MAX);
+      if (ids.length === 0) return { restored: 0, gone: 0 };
+      return withHubSpot(deps, input, async (client) => {
+        const properties = await propertiesFor(deps, client, input);
+        let restored = 0;
+        let gone = 0;
+        for (let start = 0; start < ids.length; start += BATCH_READ_MAX) {
+          const batch = ids.slice(start, start + BATCH_READ_MAX);
+          const live = await batchRead(client, input.objectType, batch, properties, false);
+          restored += await writePage(deps, client, input, live);
+          const liveIds = new Set(live.map((r) => r.id));
+          const archived = new Set((await batchRead(client, input.objectType, batch.filter((id) => !liveIds.has(id)), [], true)).map((r) => r.id));
+          await markArchiveChecked(deps.pool, input.connectionId, input.objectType, [...archived], sweep);
+          const missing = batch.filter((id) => !liveIds.has(id) && !archived.has(id));
+          await markArchiveChecked(deps.pool, input.connectionId, input.objectType, missing, 'gone');
+          gone += missing.length;
+        }
+        return { restored, gone };
       });
     },
 

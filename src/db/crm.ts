@@ -130,13 +130,30 @@ export async function dropAssociationsTo(db: Db, connectionId: string, toType: s
   await db.query(`delete from crm_associations where connection_id = $1 and to_type = $2 and to_id = any($3::text[])`, [connectionId, toType, toIds]);
 }
 
-/** Rows mirrored as archived that HubSpot no longer lists as archived (restored, or merged away). */
-export async function archivedIdsNotIn(db: Db, connectionId: string, objectType: string, stillArchived: Set<string>): Promise<string[]> {
+/** Marks records as seen by an archived sweep (its id), or as gone from HubSpot for good ('gone'). */
+export async function markArchiveChecked(db: Db, connectionId: string, objectType: string, ids: string[], checkedBy: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`update crm_objects set archive_checked_by = $4 where connection_id = $1 and object_type = $2 and object_id = any($3::text[])`, [
+    connectionId,
+    objectType,
+    ids,
+    checkedBy,
+  ]);
+}
+
+/**
+ * Records the mirror holds as archived that this sweep did not see archived: restored since, or
+ * purged. Merged records and GDPR tombstones are settled, and so is what is known to be gone.
+ */
+export async function archivedNotCheckedBy(db: Db, connectionId: string, objectType: string, sweep: string, limit: number): Promise<string[]> {
   const result = await db.query(
-    `select object_id from crm_objects where connection_id = $1 and object_type = $2 and archived and merged_into is null`,
-    [connectionId, objectType],
+    `select object_id from crm_objects
+      where connection_id = $1 and object_type = $2 and archived and merged_into is null and updated_at <> 'infinity'
+        and archive_checked_by is distinct from $3 and archive_checked_by is distinct from 'gone'
+      order by object_id limit $4`,
+    [connectionId, objectType, sweep, limit],
   );
-  return result.rows.map((row) => row.object_id as string).filter((id) => !stillArchived.has(id));
+  return result.rows.map((row) => row.object_id as string);
 }
 
 export async function readPropertyNames(db: Db, connectionId: string, objectType: string, maxAgeMs: number): Promise<string[] | undefined> {

@@ -5,12 +5,15 @@ import {
   condition,
   isCancellation,
   continueAsNew,
+  patched,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+// Constants only: the module's imports are types, erased from the workflow bundle.
+import { LIST_PAGE_SIZE, SEARCH_PAGE_SIZE } from '../hubspot/crm.js';
 import {
   syncControlSignal,
   syncFinishedSignal,
@@ -89,20 +92,30 @@ export async function objectSyncWorkflow(input: ObjectSyncInput): Promise<SyncFi
 
       let done: boolean;
       if (cursor.kind === 'incremental') {
-        const page = await activities(`page ${counts.pages + 1}`).syncWindowPage({ ...call, fromMs: cursor.fromMs, toMs: cursor.toMs ?? cursor.fromMs, afterId: cursor.afterId });
+        const summary = `page ${counts.pages + 1}: up to ${SEARCH_PAGE_SIZE} records changed since ${new Date(cursor.fromMs).toISOString()}`;
+        const page = await activities(summary).syncWindowPage({ ...call, fromMs: cursor.fromMs, toMs: cursor.toMs ?? cursor.fromMs, afterId: cursor.afterId });
         counts.fetched += page.fetched;
         counts.applied += page.applied;
         done = page.lastId === undefined;
         cursor = { ...cursor, ...(page.lastId ? { afterId: page.lastId } : {}) };
       } else {
-        const page = await activities(`page ${counts.pages + 1}`).syncListPage({ ...call, after: cursor.after, archived: cursor.kind === 'archived' });
+        const archived = cursor.kind === 'archived';
+        const summary = `page ${counts.pages + 1}: records ${counts.fetched + 1}–${counts.fetched + LIST_PAGE_SIZE}`;
+        const page = await activities(summary).syncListPage({ ...call, after: cursor.after, archived, ...(archived ? { sweep: childId } : {}) });
         counts.fetched += page.fetched;
         counts.applied += page.applied;
         done = page.after === undefined;
         cursor = { kind: cursor.kind, ...(page.after ? { after: page.after } : {}) };
       }
       counts.pages += 1;
-      if (done) return await finish('done');
+      if (done) {
+        // A restore need not move the modification time incremental sync follows: the sweep's end
+        // re-reads what the mirror holds as archived but this sweep no longer listed.
+        if (cursor.kind === 'archived' && patched('archived-sweep-finds-restores')) {
+          counts.applied += (await activities('restores').reconcileArchived({ ...call, sweep: childId })).restored;
+        }
+        return await finish('done');
+      }
       if (counts.pages % PAGES_PER_CHECKPOINT === 0) {
         await parent.signal(syncProgressSignal, { childId, objectType: input.objectType, cursor, counts });
       }

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, type Stack } from '../support/stack.js';
 import { mirrorDifferences } from '../support/mirror.js';
+import { decodeFirst } from '../support/payloads.js';
 
 const PORTAL_ID = 700301;
 const TOKEN = 'pat-na1-sync-mirror-token';
@@ -57,6 +58,20 @@ describe('a connection syncing four object types', () => {
     expect(live.deals.backfill.done).toBe(300);
     expect(live.contacts.recordsSynced).toBeGreaterThanOrEqual(1200);
     await expectMirrorToConverge(30_000);
+  });
+
+  it('labels every activity in the Web UI with what it does: which page, which records', async () => {
+    const workflowId = ((await status()) as { workflowId: string }).workflowId;
+    const history = await stack.temporal.workflow.getHandle(`${workflowId}:sync:contacts:1`).fetchHistory();
+    const summaries: string[] = [];
+    for (const event of history.events ?? []) {
+      const summary = event.activityTaskScheduledEventAttributes ? event.userMetadata?.summary : undefined;
+      if (summary) summaries.push(await decodeFirst<string>(stack.temporal, [summary]));
+    }
+    expect(summaries).toEqual([
+      'contacts backfill count',
+      ...Array.from({ length: 12 }, (_, i) => `contacts backfill page ${i + 1}: records ${i * 100 + 1}–${(i + 1) * 100}`),
+    ]);
   });
 
   it('brings every user change into the mirror within a sync interval', async () => {
