@@ -16,7 +16,8 @@ import {
 } from '../db/crm.js';
 import { inTransaction } from '../db/transaction.js';
 import { associatedTypes, typesAssociatedTo } from '../hubspot/associations.js';
-import { batchRead, describeRecords, listPage, propertyNames, readAssociations, searchWindowPage, SEARCH_PAGE_SIZE, type WindowQuery } from '../hubspot/crm.js';
+import { configuredProperties } from '../db/connections.js';
+import { batchRead, describeRecords, listPage, modifiedProperty, propertyNames, readAssociations, searchWindowPage, SEARCH_PAGE_SIZE, type WindowQuery } from '../hubspot/crm.js';
 import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
 
 /** New custom properties appear within this long, without a restart. */
@@ -38,7 +39,12 @@ export interface PageResult {
   applied: number;
 }
 
+/** What the sync itself reads, whatever a connection's property list says: merges and the modification time. */
+const ALWAYS_READ = ['hs_object_id', 'hs_merged_object_ids'];
+
 async function propertiesFor(deps: HubSpotDeps, client: Client, input: PageInput): Promise<string[]> {
+  const configured = await configuredProperties(deps.pool, input.connectionId, input.objectType);
+  if (configured) return [...new Set([...configured, ...ALWAYS_READ, modifiedProperty(input.objectType)])];
   const cached = await readPropertyNames(deps.pool, input.connectionId, input.objectType, PROPERTY_NAMES_MAX_AGE_MS);
   if (cached) return cached;
   const names = await propertyNames(client, input.objectType);

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { insertConnection, type SealedTokens } from '../db/connections.js';
 import { inTransaction } from '../db/transaction.js';
 import { OBJECT_TYPE_PATTERN, STANDARD_OBJECT_TYPES } from '../hubspot/object-types.js';
+import { createHubSpotClient } from '../hubspot/client.js';
+import { propertyNames } from '../hubspot/crm.js';
 import { resolveCustomObjectTypes } from '../hubspot/schemas.js';
 import { TIER_LIMITS, type Tier } from '../hubspot/rate-budget.js';
 import { connectionStatusKey, portalIdKey } from '../temporal/search-attributes.js';
@@ -28,18 +30,40 @@ export const objectTypesSchema = z
 
 export const syncIntervalSecondsSchema = z.number().int().min(10).max(86_400);
 
+/** Per object type, the properties to mirror (every property when a type is left out). */
+export const propertiesSchema = z.record(
+  z.string().regex(OBJECT_TYPE_PATTERN, 'expected an object type of the connection'),
+  z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a HubSpot property name')).min(1).max(1_000),
+);
+
 /** The portal's HubSpot tier sets the connection's request budget (HUBSPOT.md §5). */
 export const tierSchema = z.enum(Object.keys(TIER_LIMITS) as [Tier, ...Tier[]]);
 
 export function connectionConfig(
-  request: { objectTypes?: string[] | undefined; syncIntervalSeconds?: number | undefined },
+  request: { objectTypes?: string[] | undefined; syncIntervalSeconds?: number | undefined; properties?: Record<string, string[]> | undefined },
   customObjectTypeIds: Record<string, string> = {},
 ): ConnectionConfig {
   return {
     objectTypes: request.objectTypes ?? [...STANDARD_OBJECT_TYPES],
     syncIntervalSeconds: request.syncIntervalSeconds ?? DEFAULT_SYNC_INTERVAL_SECONDS,
     ...(Object.keys(customObjectTypeIds).length > 0 ? { customObjectTypeIds } : {}),
+    ...(request.properties ? { properties: request.properties } : {}),
   };
+}
+
+/** A property list names only the connection's types, and only properties the portal has (Properties API): else 400 naming each. */
+export async function checkProperties(apiBaseUrl: string, accessToken: string, objectTypes: readonly string[], properties: Record<string, string[]>): Promise<void> {
+  const client = createHubSpotClient(apiBaseUrl, accessToken);
+  const problems: string[] = [];
+  for (const [type, names] of Object.entries(properties)) {
+    if (!objectTypes.includes(type)) {
+      problems.push(`properties.${type}: not one of the connection's object types (${objectTypes.join(', ')})`);
+      continue;
+    }
+    const known = new Set(await propertyNames(client, type));
+    for (const name of names) if (!known.has(name)) problems.push(`properties.${type}: unknown HubSpot property ${name} on ${type}`);
+  }
+  if (problems.length > 0) throw new HttpError(400, 'invalid_request', problems.join('; '));
 }
 
 /** The custom object types among `objectTypes`, checked against the portal: 400 naming those it does not have. */

@@ -44,6 +44,7 @@ export interface NewConnection {
   syncIntervalSeconds: number;
   /** OAuth connections: the HubSpot app they were installed through. */
   appId?: number | undefined;
+  properties?: Record<string, string[]> | undefined;
 }
 
 export interface SealedTokens {
@@ -61,9 +62,18 @@ export function sealedTokens(access: SealedSecret, refresh: SealedSecret | null,
 /** Inserts the connection and its sealed tokens together (call inside a transaction). */
 export async function insertConnection(db: Db, connection: NewConnection, tokens: SealedTokens): Promise<ConnectionRow> {
   const inserted = await db.query(
-    `insert into connections (id, portal_id, auth_type, workflow_id, object_types, sync_interval_seconds, app_id)
-     values ($1, $2, $3, $4, $5, $6, $7) returning ${COLUMNS}`,
-    [connection.id, connection.portalId, connection.authType, connection.workflowId, connection.objectTypes, connection.syncIntervalSeconds, connection.appId ?? null],
+    `insert into connections (id, portal_id, auth_type, workflow_id, object_types, sync_interval_seconds, app_id, properties)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
+    [
+      connection.id,
+      connection.portalId,
+      connection.authType,
+      connection.workflowId,
+      connection.objectTypes,
+      connection.syncIntervalSeconds,
+      connection.appId ?? null,
+      connection.properties ?? null,
+    ],
   );
   await db.query(
     `insert into connection_tokens (connection_id, key_id, access_token, refresh_token, expires_at) values ($1, $2, $3, $4, $5)`,
@@ -154,6 +164,21 @@ export async function liveConnectionsOfPortal(db: Db, portalId: number): Promise
 }
 
 /** Mirrors the workflow's configuration into the row that listings read. */
-export async function updateConnectionConfig(db: Db, id: string, config: { objectTypes: string[]; syncIntervalSeconds: number }): Promise<void> {
-  await db.query(`update connections set object_types = $2, sync_interval_seconds = $3, updated_at = now() where id = $1`, [id, config.objectTypes, config.syncIntervalSeconds]);
+export async function updateConnectionConfig(
+  db: Db,
+  id: string,
+  config: { objectTypes: string[]; syncIntervalSeconds: number; properties?: Record<string, string[]> | undefined },
+): Promise<void> {
+  await db.query(`update connections set object_types = $2, sync_interval_seconds = $3, properties = $4, updated_at = now() where id = $1`, [
+    id,
+    config.objectTypes,
+    config.syncIntervalSeconds,
+    config.properties ?? null,
+  ]);
+}
+
+/** The properties a connection names for one object type; undefined: every property. */
+export async function configuredProperties(db: Db, id: string, objectType: string): Promise<string[] | undefined> {
+  const result = await db.query(`select properties -> $2 as names from connections where id = $1`, [id, objectType]);
+  return result.rows[0]?.names ?? undefined;
 }

@@ -25,6 +25,8 @@ export interface ConnectionConfig {
    * `p123_cars`): webhook events name the type by id.
    */
   customObjectTypeIds?: Record<string, string>;
+  /** The properties mirrored per object type; a type left out mirrors every property HubSpot lists. */
+  properties?: Record<string, string[]>;
 }
 
 // A connection's rate-limit tier and a call's priority come from the rate budget (types only: erased from the bundle).

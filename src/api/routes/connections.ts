@@ -22,7 +22,16 @@ import {
 import type { ApiDeps } from '../app.js';
 import { findConnection } from '../find-connection.js';
 import { deleteConnection, deleteConnectionQuery } from '../connection-delete.js';
-import { checkedCustomObjectTypes, connectionConfig, objectTypesSchema, startConnection, syncIntervalSecondsSchema, tierSchema } from '../connection-start.js';
+import {
+  checkedCustomObjectTypes,
+  checkProperties,
+  connectionConfig,
+  objectTypesSchema,
+  propertiesSchema,
+  startConnection,
+  syncIntervalSecondsSchema,
+  tierSchema,
+} from '../connection-start.js';
 import { HttpError, parseInput } from '../errors.js';
 
 /** How long the API waits for a workflow to answer a query or update before saying so. */
@@ -34,6 +43,7 @@ export const createConnectionBody = z
     objectTypes: objectTypesSchema.optional(),
     syncIntervalSeconds: syncIntervalSecondsSchema.optional(),
     tier: tierSchema.optional(),
+    properties: propertiesSchema.optional(),
   })
   .strict();
 
@@ -58,9 +68,10 @@ export const configBody = z
     objectTypes: objectTypesSchema.optional(),
     syncIntervalSeconds: syncIntervalSecondsSchema.optional(),
     webhookDebounceMs: z.number().int().min(0).max(60_000).optional(),
+    properties: propertiesSchema.optional(),
   })
   .strict()
-  .refine((change) => Object.keys(change).length > 0, 'expected at least one of objectTypes, syncIntervalSeconds, webhookDebounceMs');
+  .refine((change) => Object.keys(change).length > 0, 'expected at least one of objectTypes, syncIntervalSeconds, webhookDebounceMs, properties');
 
 async function withDeadline<T>(temporal: Client, call: () => Promise<T>): Promise<T> {
   return temporal.withDeadline(Date.now() + WORKFLOW_ANSWER_MS, call);
@@ -91,8 +102,10 @@ export function connectionRoutes(deps: ApiDeps): Router {
     }
 
     const typeIds = await checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, body.accessToken, portalId, body.objectTypes ?? []);
+    const config = connectionConfig(body, typeIds);
+    if (config.properties) await checkProperties(deps.hubspot.apiBaseUrl, body.accessToken, config.objectTypes, config.properties);
     const tokens = sealedTokens(cipher.seal(body.accessToken), null, null);
-    const started = await startConnection(deps, { portalId, authType: 'private_app', config: connectionConfig(body, typeIds), tier: body.tier, tokens });
+    const started = await startConnection(deps, { portalId, authType: 'private_app', config, tier: body.tier, tokens });
     res.status(201).json(started);
   });
 
@@ -149,11 +162,13 @@ export function connectionRoutes(deps: ApiDeps): Router {
   router.patch('/connections/:id', async (req, res) => {
     const change: ConfigChange = parseInput(configBody, req.body ?? {});
     const connection = await findConnection(pool, req);
-    if (change.objectTypes) {
-      // New custom types are checked against the portal like at creation, with the stored token.
-      const objectTypes = change.objectTypes;
-      const typeIds = await withAccessToken(deps, connection.id, (token) => checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, token, connection.portalId, objectTypes));
-      change.customObjectTypeIds = typeIds;
+    // New custom types and property lists are checked against the portal as at creation, with the stored token.
+    const objectTypes = change.objectTypes ?? connection.objectTypes;
+    if (change.objectTypes || change.properties) {
+      await withAccessToken(deps, connection.id, async (token) => {
+        if (change.objectTypes) change.customObjectTypeIds = await checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, token, connection.portalId, objectTypes);
+        if (change.properties) await checkProperties(deps.hubspot.apiBaseUrl, token, objectTypes, change.properties);
+      });
     }
     const view = await control(connection, 'change the configuration', configUpdate, change);
     await updateConnectionConfig(pool, view.connectionId, view.config);
