@@ -21,7 +21,9 @@ import {
   pauseUpdate,
   resumeUpdate,
   statusQuery,
+  webhookEventsSignal,
   type ConnectionWorkflowInput,
+  type WebhookEvent,
 } from '../../src/workflows/definitions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/stack.js';
@@ -113,4 +115,42 @@ it('continues-as-new when suggested and carries its whole state', async () => {
     const row = await db.pool.query('select status from connections where id = $1', [connectionId]);
     return row.rows[0].status === 'paused' ? true : undefined;
   }, 20_000, 'row paused');
+});
+
+it('keeps every webhook event signalled around its continue-as-new, and still knows the duplicates afterwards', async () => {
+  const connectionId = randomUUID();
+  await db.pool.query(
+    `insert into connections (id, portal_id, auth_type, workflow_id, object_types, sync_interval_seconds) values ($1, 43, 'private_app', $2, '{contacts}', 60)`,
+    [connectionId, connectionWorkflowId(connectionId)],
+  );
+  const handle = await client.workflow.start(CONNECTION_WORKFLOW_TYPE, {
+    workflowId: connectionWorkflowId(connectionId),
+    taskQueue,
+    args: [{ connectionId, portalId: 43, authType: 'private_app', config: { objectTypes: ['contacts'], syncIntervalSeconds: 60 } } satisfies ConnectionWorkflowInput],
+    typedSearchAttributes: [{ key: portalIdKey, value: '43' }],
+  });
+  const first = await handle.query(statusQuery);
+  const events: WebhookEvent[] = Array.from({ length: 60 }, (_, i) => ({
+    eventId: i + 1,
+    subscriptionId: 7,
+    portalId: 43,
+    occurredAt: 1_800_000_000_000 + i,
+    subscriptionType: 'contact.propertyChange',
+    objectId: String(1_000 + i),
+  }));
+  // Thirty signals of two events each, sent at once: the runs continue-as-new under them.
+  await Promise.all(Array.from({ length: 30 }, (_, i) => handle.signal(webhookEventsSignal, events.slice(2 * i, 2 * i + 2))));
+  const after = await eventually(async () => {
+    const status = await handle.query(statusQuery);
+    return status.webhooks.received === 60 && status.continuedAsNew > first.continuedAsNew ? status : undefined;
+  }, 30_000, 'all 60 events, across a continue-as-new');
+
+  // The same events again, in another run: every one is known.
+  await handle.signal(webhookEventsSignal, events);
+  const again = await eventually(async () => {
+    const status = await handle.query(statusQuery);
+    return status.webhooks.duplicates === after.webhooks.duplicates + 60 ? status : undefined;
+  }, 20_000, 'the resent events counted as duplicates');
+  expect(again.webhooks.received).toBe(60);
+  await handle.terminate('test over');
 });
