@@ -3,6 +3,7 @@
 // to reauth_required without a retry loop; a new install resumes it from its cursors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionStatusKey } from '../../src/temporal/search-attributes.js';
+import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
 import { installConnection } from '../support/oauth-install.js';
 import { eventually, OAUTH_APP, startStack, type Stack } from '../support/stack.js';
 
@@ -11,6 +12,8 @@ const INTERVAL_S = 10;
 
 let stack: Stack;
 let connection: { id: string; workflowId: string };
+/** Webhook records applied when the connection went to reauth_required. */
+let appliedBeforeReauth = 0;
 /** Ids of three seeded contacts. */
 let contactIds: string[];
 
@@ -99,6 +102,13 @@ describe('an OAuth connection', () => {
 
     // An operator cannot just resume it.
     expect((await stack.api(`/connections/${connection.id}/resume`, { method: 'POST' })).status).toBe(409);
+
+    // A webhook arriving now is kept, not applied, until the connection works again.
+    appliedBeforeReauth = status.webhooks.applied;
+    const event: WebhookEvent = { eventId: 1, subscriptionId: 3, portalId: PORTAL_ID, occurredAt: Date.now(), subscriptionType: 'contact.propertyChange', objectId: contactIds[1]!, propertyName: 'jobtitle' };
+    await stack.temporal.workflow.getHandle(connection.workflowId).signal(webhookEventsSignal, [event]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await live()).webhooks).toMatchObject({ received: 1, pending: { contacts: 1 }, running: null });
   }, 90_000);
 
   it('resumes from its cursors after a new install through /oauth/callback', async () => {
@@ -106,6 +116,11 @@ describe('an OAuth connection', () => {
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ id: connection.id, reauthorized: true });
     await eventually(async () => ((await live()).status === 'active' ? true : undefined), 20_000, 'active again');
+    // The webhook kept while refused is applied now.
+    await eventually(async () => {
+      const hooks = (await live()).webhooks;
+      return (hooks.pending.contacts ?? 0) === 0 && hooks.applied > appliedBeforeReauth ? true : undefined;
+    }, 20_000, 'the kept webhook applied');
     // The change made while refused arrives, and so do new ones; no new backfill was needed.
     await eventually(async () => ((await mirroredJobTitle(contactIds[1]!)) === 'while refused' ? true : undefined), 3 * INTERVAL_S * 1000, 'the change made while refused');
     await expectChangeToArrive(contactIds[2]!, 'after reauthorization');
