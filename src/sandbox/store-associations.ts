@@ -112,6 +112,12 @@ export class AssociationStore {
     return changes;
   }
 
+  /** Whether the record already has this primary type to another company (a record has one primary company). */
+  hasOtherPrimary(fromType: string, fromId: number, toType: string, toId: number, typeId: number): boolean {
+    if (!this.types.get(typeId)?.primary || toType !== '0-2') return false;
+    return this.list(fromType, fromId, toType).some((e) => e.toId !== toId && e.typeIds.has(typeId));
+  }
+
   /** Removes the given type ids (all when omitted) in both directions; returns the removed ids. */
   remove(fromType: string, fromId: number, toType: string, toId: number, typeIds?: number[]): number[] {
     const set = this.edges.get(key(fromType, fromId))?.get(toType)?.get(toId);

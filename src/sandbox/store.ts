@@ -456,16 +456,20 @@ export class Store {
     return table;
   }
 
-  /** A merge moves the loser's associations to the winner: each removal and addition is an associationChange. */
+  /**
+   * A merge moves the loser's associations to the winner. What the winner gains is an
+   * associationChange; the loser's edges go with the loser, which the merge event announces.
+   */
   private moveAssociations(portal: Portal, typeId: string, fromId: number, toId: number, ctx: WriteContext, now: number): void {
     for (const target of portal.assoc.targets(typeId, fromId)) {
       for (const edge of portal.assoc.list(typeId, fromId, target)) {
         const typeIds = [...edge.typeIds];
         portal.assoc.remove(typeId, fromId, target, edge.toId);
-        for (const t of typeIds) this.emitAssociation(portal, { fromType: typeId, fromId, toType: target, toId: edge.toId, typeId: t, removed: true }, ctx, now);
         // An association between the two merged records does not survive as a self-association.
         if (target === typeId && edge.toId === toId) continue;
         for (const t of typeIds) {
+          // The survivor keeps its own primary company; the absorbed record's comes along unlabeled.
+          if (portal.assoc.hasOtherPrimary(typeId, toId, target, edge.toId, t)) continue;
           for (const change of portal.assoc.add(typeId, toId, target, edge.toId, t)) this.emitAssociation(portal, change, ctx, now);
         }
       }

@@ -86,8 +86,8 @@ const deliveryOptions = z
     deliveryDelayMs: z.tuple([z.number().min(0), z.number().min(0)]),
     /**
      * `both`: an association change is sent to subscribers of either record's type, each event
-     * seen from its own side; `one`: only from the side the change was made on. Which HubSpot
-     * does is UNCONFIRMED.
+     * seen from its own side (what HubSpot's changelog describes); `one`: only from the side the
+     * change was made on. HUBSPOT.md leaves it UNCONFIRMED.
      */
     associationChanges: z.enum(['both', 'one']),
   })

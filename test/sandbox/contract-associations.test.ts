@@ -58,21 +58,36 @@ describe('type ids', () => {
     expect(changes.slice(from).map((x) => x.inverse ?? false)).toEqual([false, true, false, true, false, true]);
   });
 
-  it('a merge moves the merged record’s associations to the survivor, each move an association change', async () => {
+  it('a merge moves the merged record’s associations to the survivor; each association the survivor gains is an association change', async () => {
     const co = await company('Merge Target Co');
     const [keep, gone] = [await contact('survivor@example.com'), await contact('absorbed@example.com')];
     await f.hubspot.crm.associations.v4.basicApi.createDefault('contacts', gone, 'companies', co);
     const from = changes.length;
     await f.hubspot.crm.contacts.basicApi.merge({ primaryObjectId: keep, objectIdToMerge: gone });
     const events = changes.slice(from).filter((x) => x.change === 'associationChange').map((x) => [x.objectId, x.associationType, x.toObjectId, x.associationRemoved]);
+    // The absorbed record's own edges go with it: the merge event announces that.
     expect(events).toEqual([
-      [gone, 'CONTACT_TO_COMPANY_UNLABELED', co, true],
-      [co, 'COMPANY_TO_CONTACT_UNLABELED', gone, true],
       [keep, 'CONTACT_TO_COMPANY_UNLABELED', co, false],
       [co, 'COMPANY_TO_CONTACT_UNLABELED', keep, false],
     ]);
     const page = await f.hubspot.crm.associations.v4.basicApi.getPage('companies', co, 'contacts');
     expect(page.results.map((r) => String(r.toObjectId))).toEqual([keep]);
+  });
+
+  it('a merge keeps the survivor’s primary company; the absorbed record’s primary company comes along unlabeled', async () => {
+    const [coA, coB] = [await company('Survivor Primary'), await company('Absorbed Primary')];
+    const [keep, gone] = [await contact('primary.keep@example.com'), await contact('primary.gone@example.com')];
+    await f.hubspot.crm.associations.v4.basicApi.create('contacts', keep, 'companies', coA, [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 }]);
+    await f.hubspot.crm.associations.v4.basicApi.create('contacts', gone, 'companies', coB, [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 }]);
+    const from = changes.length;
+    await f.hubspot.crm.contacts.basicApi.merge({ primaryObjectId: keep, objectIdToMerge: gone });
+    const page = await f.hubspot.crm.associations.v4.basicApi.getPage('contacts', keep, 'companies');
+    expect(Object.fromEntries(page.results.map((r) => [String(r.toObjectId), typeIds(r)]))).toEqual({ [coA]: [1, 279], [coB]: [279] });
+    const events = changes.slice(from).filter((x) => x.change === 'associationChange');
+    expect(events.map((x) => [x.objectId, x.associationType, x.toObjectId, x.associationRemoved])).toEqual([
+      [keep, 'CONTACT_TO_COMPANY_UNLABELED', coB, false],
+      [coB, 'COMPANY_TO_CONTACT_UNLABELED', keep, false],
+    ]);
   });
 
   it('a default association answers 200 with the unlabeled type; deal→contact is 3 and contact→deal 4', async () => {
