@@ -24,7 +24,7 @@ export interface RequestLogFilter {
   limit?: number | undefined;
 }
 
-export const DEFAULT_REQUEST_LOG_SIZE = 100_000;
+const DEFAULT_REQUEST_LOG_SIZE = 100_000;
 
 export class RequestLog {
   private entries: LoggedRequest[] = [];

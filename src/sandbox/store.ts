@@ -137,7 +137,7 @@ export interface CrmBehaviour {
   newIdOnMerge: string[];
 }
 
-export const DEFAULT_CRM_BEHAVIOUR: CrmBehaviour = { restoreWindowMs: 90 * 86_400_000, newIdOnMerge: ['0-3'] };
+const DEFAULT_CRM_BEHAVIOUR: CrmBehaviour = { restoreWindowMs: 90 * 86_400_000, newIdOnMerge: ['0-3'] };
 
 export class Store {
   readonly portals = new Map<number, Portal>();

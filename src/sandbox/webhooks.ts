@@ -62,8 +62,8 @@ export interface WebhookEvent {
 }
 
 /** HubSpot's caps (HUBSPOT.md §8): batches of up to 100 events, up to 10 concurrent requests per account. */
-export const MAX_BATCH_SIZE = 100;
-export const MAX_CONCURRENT_REQUESTS = 10;
+const MAX_BATCH_SIZE = 100;
+const MAX_CONCURRENT_REQUESTS = 10;
 
 const deliveryOptions = z
   .object({
