@@ -36,8 +36,9 @@ export function touchedRecords(event: WebhookEvent, objectTypes: readonly string
   const action = event.subscriptionType.split('.')[1] ?? '';
   const touched: Touched[] = [];
   if (action === 'associationChange') {
-    // e.g. CONTACT_TO_COMPANY: both ends get re-read, so each side's mirrored associations are current.
-    const [fromSide, toSide] = (event.associationType ?? '').split('_TO_');
+    // e.g. CONTACT_TO_COMPANY (or CONTACT_TO_COMPANY_UNLABELED): both ends get re-read, so each
+    // side's mirrored associations are current.
+    const [, fromSide, toSide] = /^([A-Z]+)_TO_([A-Z]+)/.exec(event.associationType ?? '') ?? [];
     const fromType = TYPE_BY_ASSOCIATION_SIDE[fromSide ?? ''] ?? type;
     const toType = TYPE_BY_ASSOCIATION_SIDE[toSide ?? ''];
     if (fromType && event.fromObjectId) touched.push({ objectType: fromType, id: event.fromObjectId });

@@ -9,6 +9,7 @@ import { SandboxControlError } from '../../src/sandbox/client.js';
 import { mulberry32 } from '../../src/sandbox/seed.js';
 import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
 import { eventKey, touchedRecords } from '../../src/workflows/webhook-events.js';
+import { fetchHistoryInPages } from '../support/history.js';
 import { mirrorDifferences } from '../support/mirror.js';
 import { installConnection } from '../support/oauth-install.js';
 import { decodeFirst } from '../support/payloads.js';
@@ -174,7 +175,8 @@ async function eventsAsTheWorkflowSawThem(): Promise<{ received: number; duplica
   const runs: Array<Array<{ events: WebhookEvent[]; atMs: number }>> = [];
   let runId: string | undefined;
   do {
-    const history = await stack.temporal.workflow.getHandle(connection.workflowId, runId).fetchHistory();
+    // A run here outgrows one gRPC answer (10,000 events about the mirror, each sent 2–3 times).
+    const history = await fetchHistoryInPages(stack.temporal, connection.workflowId, runId);
     const historyEvents = history.events ?? [];
     const signals: Array<{ events: WebhookEvent[]; atMs: number }> = [];
     let waiting: Array<{ events: WebhookEvent[]; atMs: number }> = [];

@@ -59,5 +59,10 @@ describe('webhook events', () => {
       { objectType: 'contacts', id: '42' },
       { objectType: 'companies', id: '7' },
     ]);
+    expect(touchedRecords({ ...change, associationType: 'CONTACT_TO_COMPANY_UNLABELED' }, ALL)).toEqual(touchedRecords(change, ALL));
+    expect(touchedRecords({ ...change, subscriptionType: 'company.associationChange', associationType: 'COMPANY_TO_CONTACT', fromObjectId: '7', toObjectId: '42' }, ALL)).toEqual([
+      { objectType: 'companies', id: '7' },
+      { objectType: 'contacts', id: '42' },
+    ]);
   });
 });
