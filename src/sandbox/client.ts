@@ -179,7 +179,7 @@ export class SandboxClient {
     return this.call('PUT', '/clock/scale', { scale });
   }
 
-  /** The restore window (default 90 days) and the type ids whose merges mint a new id (default deals, `0-3`; `custom` for custom types). */
+  /** The restore window (default 90 days), the type ids whose merges mint a new id (default deals, `0-3`; `custom` for custom types), whether a restore moves the modification time (default yes). */
   setCrmBehaviour(opts: Partial<CrmBehaviour>): Promise<CrmBehaviour> {
     return this.call('PUT', '/crm-behaviour', opts);
   }

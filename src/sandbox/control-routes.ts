@@ -54,6 +54,7 @@ const crmBehaviourBody = z
   .object({
     restoreWindowMs: z.number().min(0).optional(),
     newIdOnMerge: z.array(z.union([z.string().regex(/^0-\d+$/), z.literal('custom')])).optional(),
+    restoreMovesModifiedTime: z.boolean().optional(),
   })
   .strict();
 

@@ -135,9 +135,11 @@ export interface CrmBehaviour {
   restoreWindowMs: number;
   /** Object type ids whose merges mint a new id (HubSpot documents it of deals only); `custom` means every custom type. */
   newIdOnMerge: string[];
+  /** Whether a restore moves the record's modification time (HUBSPOT.md does not say): off, a restore is invisible to incremental search. */
+  restoreMovesModifiedTime: boolean;
 }
 
-const DEFAULT_CRM_BEHAVIOUR: CrmBehaviour = { restoreWindowMs: 90 * 86_400_000, newIdOnMerge: ['0-3'] };
+const DEFAULT_CRM_BEHAVIOUR: CrmBehaviour = { restoreWindowMs: 90 * 86_400_000, newIdOnMerge: ['0-3'], restoreMovesModifiedTime: true };
 
 export class Store {
   readonly portals = new Map<number, Portal>();
@@ -349,7 +351,7 @@ export class Store {
     table.unindex(rec);
     rec.archived = false;
     delete rec.archivedAt;
-    rec.updatedAt = now;
+    if (this.behaviour.restoreMovesModifiedTime) rec.updatedAt = now;
     table.index(rec);
     this.emit(portal, table, rec.id, 'restore', ctx, now);
     return rec;
