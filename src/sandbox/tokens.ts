@@ -236,6 +236,11 @@ export class TokenRegistry {
   }
 
   /** HubSpot's DELETE of a refresh token: access tokens already issued keep working until they expire. */
+  /** Every token ever issued for the portal (OAuth access and refresh tokens, static tokens): what a "no secret leaked" check searches for. */
+  issuedTokens(portalId: number): string[] {
+    return [...this.accessTokens, ...this.refreshTokens, ...this.staticTokens].filter(([, record]) => record.portalId === portalId).map(([token]) => token);
+  }
+
   revokeRefreshToken(token: string): boolean {
     const record = this.refreshTokens.get(token);
     if (!record || record.revoked) return false;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionStatusKey } from '../../src/temporal/search-attributes.js';
 import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
 import { installConnection } from '../support/oauth-install.js';
+import { decodedHistoriesOfStack } from '../support/secret-scan.js';
 import { eventually, OAUTH_APP, startStack, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700501;
@@ -126,4 +127,15 @@ describe('an OAuth connection', () => {
     await expectChangeToArrive(contactIds[2]!, 'after reauthorization');
     expect((await live()).objects.contacts.backfill.status).toBe('done');
   }, 90_000);
+
+  it('never lets a token it held into any history: the connection, its syncs, its webhook batches, every run', async () => {
+    const tokens = stack.sandbox.tokens.issuedTokens(PORTAL_ID);
+    // Installs, refreshes (one after the clock jump), the refused one, the new install.
+    expect(tokens.length).toBeGreaterThanOrEqual(5);
+    const histories = await decodedHistoriesOfStack(stack);
+    expect(histories.filter((h) => h.workflowId.startsWith(`${connection.workflowId}:sync:`)).length).toBeGreaterThan(4);
+    expect(histories.some((h) => h.workflowId.startsWith(`${connection.workflowId}:webhooks:`))).toBe(true);
+    const leaks = histories.flatMap(({ workflowId, text }) => tokens.filter((token) => text.includes(token)).map((token) => `${workflowId}: ${token.slice(0, 6)}…`));
+    expect(leaks).toEqual([]);
+  });
 });
