@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { pushSettingsRoutes } from './routes/push-settings.js';
 import { webhookSubscriptionRoutes } from './routes/webhook-subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -49,7 +50,7 @@ export function createApp(deps: ApiDeps): express.Express {
   // HubSpot's webhooks authenticate by signature over the raw body: before the JSON parser and operator auth.
   app.use(webhookRoutes(deps));
   app.use(express.json({ limit: '1mb' }));
-  app.use(requireOperator(deps.apiToken, deps.sandbox), connectionRoutes(deps), connectionTestRoutes(deps), engagementRoutes(deps), fieldMappingRoutes(deps), webhookSubscriptionRoutes(deps));
+  app.use(requireOperator(deps.apiToken, deps.sandbox), connectionRoutes(deps), connectionTestRoutes(deps), engagementRoutes(deps), pushSettingsRoutes(deps), fieldMappingRoutes(deps), webhookSubscriptionRoutes(deps));
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));
   return app;

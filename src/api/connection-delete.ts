@@ -9,10 +9,11 @@ import {
 import { z } from 'zod';
 import { createTokenActivities } from '../activities/tokens.js';
 import { retireConnection } from '../db/connection-removal.js';
-import type { ConnectionRow } from '../db/connections.js';
+import { setConnectionStatus, type ConnectionRow } from '../db/connections.js';
 import { OAuthRequestError } from '../hubspot/oauth.js';
 import { stopUpdate } from '../workflows/definitions.js';
 import type { ApiDeps } from './app.js';
+import { endPush } from './engagement-push-control.js';
 import { HttpError } from './errors.js';
 
 /** How a connection is taken down: DELETE /connections/:id. */
@@ -39,9 +40,10 @@ export interface DeletedConnection {
 }
 
 /**
- * Stops the workflow and waits for it to finish, revokes the refresh token, then forgets the
- * tokens and (with `purge`) the mirror. Every step is a no-op when already done, so a repeated or
- * retried DELETE answers the same; a failed step leaves the later ones for the retry.
+ * Stops the workflow and waits for it to finish, ends the engagement push, revokes the refresh
+ * token, then forgets the tokens and (with `purge`) the mirror. Every step is a no-op when already
+ * done, so a repeated or retried DELETE answers the same; a failed step leaves the later ones for
+ * the retry.
  */
 export async function deleteConnection(
   deps: Pick<ApiDeps, 'pool' | 'temporal' | 'cipher' | 'hubspot' | 'log'>,
@@ -49,6 +51,10 @@ export async function deleteConnection(
   purge: boolean,
 ): Promise<DeletedConnection> {
   await stopAndWait(deps.temporal, connection.workflowId);
+  // The connection workflow records `stopped` as it ends; said again for one that ended otherwise,
+  // because the push workflow ends on reading it.
+  await setConnectionStatus(deps.pool, connection.id, 'stopped');
+  await endPush(deps, connection.id);
   // Only once the workflow is done: a refresh timer must not find the token revoked and report reauth_required.
   const revoked = connection.authType === 'oauth';
   if (revoked) await revokeRefreshToken(deps, connection.id);

@@ -5,6 +5,7 @@ import { connectionTestReport } from './routes/connection-test.js';
 import { configBody, createConnectionBody, listQuery, resyncBody } from './routes/connections.js';
 import { engagementsBody } from './routes/engagements.js';
 import { fieldMappingBody } from './routes/field-mapping.js';
+import { pushSettingsBody } from './routes/push-settings.js';
 import { callbackQuery, installQuery } from './routes/oauth.js';
 import { subscriptionsBody } from './routes/webhook-subscriptions.js';
 import { batchSchema } from './webhook-events.js';
@@ -67,8 +68,10 @@ export const ROUTES: RouteContract[] = [
   ),
   { method: 'post', path: '/connections/:id/resync', summary: 'Syncs again: everything, one object type, or what changed since a time', auth: 'operator', body: resyncBody, success: ok("the workflow's status view"), errors: [400, ...ON_CONNECTION, 409] },
   { method: 'post', path: '/connections/:id/test', summary: 'Checks the token, scopes, readable object types and webhook subscriptions', auth: 'operator', success: ok('a report per check, whether or not they pass', connectionTestReport), errors: ON_CONNECTION },
-  { method: 'post', path: '/connections/:id/engagements', summary: 'Email engagement events for the push to HubSpot', auth: 'operator', body: engagementsBody, success: { status: 202, description: '{ accepted, duplicates, pushScheduled }' }, errors: [400, ...ON_CONNECTION] },
+  { method: 'post', path: '/connections/:id/engagements', summary: 'Email engagement events for the push to HubSpot', auth: 'operator', body: engagementsBody, success: { status: 202, description: '{ accepted, duplicates, pushScheduled }' }, errors: [400, ...ON_CONNECTION, 409] },
   { method: 'get', path: '/connections/:id/engagements/status', summary: "The engagement outbox and the push workflow's view", auth: 'operator', success: ok('{ outbox, workflow }'), errors: ON_CONNECTION },
+  { method: 'get', path: '/connections/:id/engagements/settings', summary: "The engagement push's scoring and hot-lead trigger settings, and its set-up in HubSpot", auth: 'operator', success: ok('{ settings, setup: { timelineTemplateId, verifiedAt } }'), errors: ON_CONNECTION },
+  { method: 'put', path: '/connections/:id/engagements/settings', summary: "Replaces the engagement push's settings (fields left out take their defaults)", auth: 'operator', body: pushSettingsBody, success: ok('{ settings, setup, pushScheduled }'), errors: [400, ...ON_CONNECTION, 409, 502] },
   { method: 'get', path: '/connections/:id/field-mapping', summary: 'The field mapping in force, defaults included', auth: 'operator', success: ok('{ mappings }'), errors: ON_CONNECTION },
   { method: 'put', path: '/connections/:id/field-mapping', summary: "Replaces the connection's field mapping", auth: 'operator', body: fieldMappingBody, success: ok('{ mappings }'), errors: [400, ...ON_CONNECTION, 409, 502] },
 ];

@@ -1,11 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import {
-  DEFAULT_SCORE_THRESHOLD,
-  DEFAULT_SCORING_RULES,
-  type ContactAggregate,
-  type EngagementEvent,
-  type ScoringRules,
-} from '../activities/engagement-score.js';
+import type { ContactAggregate, EngagementEvent } from '../activities/engagement-score.js';
 
 type Db = Pool | PoolClient;
 
@@ -30,12 +24,14 @@ export async function insertEngagements(db: Db, connectionId: string, events: En
 export interface PendingEngagement extends EngagementEvent {
   /** Already counted into the contact's aggregate; only its timeline event is outstanding. */
   applied: boolean;
+  /** Pages in which HubSpot refused it for now (a 207 item error); bounded before it is parked. */
+  attempts: number;
 }
 
 /** The oldest pending events, in arrival order. */
 export async function readPendingEngagements(db: Db, connectionId: string, limit: number): Promise<PendingEngagement[]> {
   const { rows } = await db.query(
-    `select event_id, type, email, occurred_at, campaign_id, campaign_name, subject, url, applied
+    `select event_id, type, email, occurred_at, campaign_id, campaign_name, subject, url, applied, attempts
        from engagement_outbox where connection_id = $1 and status = 'pending' order by seq limit $2`,
     [connectionId, limit],
   );
@@ -49,6 +45,7 @@ export async function readPendingEngagements(db: Db, connectionId: string, limit
     subject: r.subject,
     ...(r.url === null ? {} : { url: r.url }),
     applied: r.applied,
+    attempts: r.attempts,
   }));
 }
 
@@ -72,6 +69,25 @@ export async function readContactAggregates(db: Db, connectionId: string, emails
       },
     ]),
   );
+}
+
+/**
+ * HubSpot ids of contacts already known by email: from earlier pushes, else from the mirror. Lets
+ * the push record its writes before making them (an echo may arrive before the page commits).
+ */
+export async function knownContactIds(db: Db, connectionId: string, emails: string[]): Promise<Map<string, string>> {
+  const { rows } = await db.query(
+    `select distinct on (email) email, object_id from (
+       select email, object_id, 0 as rank from engagement_contacts
+        where connection_id = $1 and email = any($2) and object_id is not null
+       union all
+       select lower(properties ->> 'email'), object_id, 1 from crm_objects
+        where connection_id = $1 and object_type = 'contacts' and lower(properties ->> 'email') = any($2)
+          and not archived and merged_into is null
+     ) known order by email, rank`,
+    [connectionId, emails],
+  );
+  return new Map(rows.map((r) => [r.email as string, r.object_id as string]));
 }
 
 /** Emails among `emails` whose hot-lead trigger already happened. */
@@ -146,63 +162,6 @@ export async function outboxCounts(db: Db, connectionId: string): Promise<Outbox
     [connectionId],
   );
   return { pending: n('pending'), done: n('done'), parked: n('parked'), parkedReasons: reasons.rows };
-}
-
-export interface PushSettings {
-  propertyPrefix: string;
-  scoringRules: ScoringRules;
-  scoreThreshold: number;
-  /** Enrol hot leads in this legacy workflow; when null, set `triggerProperty` to `triggerValue`. */
-  enrolWorkflowId: string | null;
-  triggerProperty: string;
-  triggerValue: string;
-  timelineTemplateId: string | null;
-}
-
-export const DEFAULT_PUSH_SETTINGS: PushSettings = {
-  propertyPrefix: 'hubsync_',
-  scoringRules: DEFAULT_SCORING_RULES,
-  scoreThreshold: DEFAULT_SCORE_THRESHOLD,
-  enrolWorkflowId: null,
-  triggerProperty: 'lifecyclestage',
-  triggerValue: 'salesqualifiedlead',
-  timelineTemplateId: null,
-};
-
-export async function readPushSettings(db: Db, connectionId: string): Promise<PushSettings> {
-  const { rows } = await db.query(`select * from connection_push_settings where connection_id = $1`, [connectionId]);
-  const r = rows[0];
-  if (!r) return DEFAULT_PUSH_SETTINGS;
-  return {
-    propertyPrefix: r.property_prefix,
-    scoringRules: { ...DEFAULT_SCORING_RULES, ...(r.scoring_rules ?? {}) },
-    scoreThreshold: r.score_threshold,
-    enrolWorkflowId: r.enrol_workflow_id,
-    triggerProperty: r.trigger_property,
-    triggerValue: r.trigger_value,
-    timelineTemplateId: r.timeline_template_id,
-  };
-}
-
-/** Operator settings; the template id is kept (it belongs to the set-up, not the operator). */
-export async function writePushSettings(db: Db, connectionId: string, s: Omit<PushSettings, 'timelineTemplateId'>): Promise<void> {
-  await db.query(
-    `insert into connection_push_settings (connection_id, property_prefix, scoring_rules, score_threshold, enrol_workflow_id, trigger_property, trigger_value)
-     values ($1, $2, $3, $4, $5, $6, $7)
-     on conflict (connection_id) do update set property_prefix = excluded.property_prefix, scoring_rules = excluded.scoring_rules,
-       score_threshold = excluded.score_threshold, enrol_workflow_id = excluded.enrol_workflow_id,
-       trigger_property = excluded.trigger_property, trigger_value = excluded.trigger_value, updated_at = now()`,
-    [connectionId, s.propertyPrefix, JSON.stringify(s.scoringRules), s.scoreThreshold, s.enrolWorkflowId, s.triggerProperty, s.triggerValue],
-  );
-}
-
-/** The set-up is done (or must be re-checked: templateId null). */
-export async function recordPushSetup(db: Db, connectionId: string, templateId: string | null): Promise<void> {
-  await db.query(
-    `insert into connection_push_settings (connection_id, timeline_template_id, setup_at) values ($1, $2, now())
-     on conflict (connection_id) do update set timeline_template_id = excluded.timeline_template_id, setup_at = now()`,
-    [connectionId, templateId],
-  );
 }
 
 /** Hot leads whose workflow enrolment is still to do (recorded when the score crossed). */

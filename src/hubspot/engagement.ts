@@ -32,8 +32,15 @@ const PROPERTY_SHAPES: Record<(typeof PUSHED_PROPERTIES)[number], Pick<PropertyC
 
 export const propertyGroupName = (prefix: string): string => `${prefix}email_engagement`;
 
-/** The property group and the custom contact properties; creates only what is missing. Returns how many it created. */
-export async function ensureContactProperties(client: Client, prefix: string): Promise<number> {
+export interface PropertySetup {
+  /** Group and properties created now. */
+  created: number;
+  /** Ours, archived in HubSpot: a property of that name cannot be created again until it is restored. */
+  archived: string[];
+}
+
+/** The property group and the custom contact properties: creates what is missing. */
+export async function ensureContactProperties(client: Client, prefix: string): Promise<PropertySetup> {
   const groupName = propertyGroupName(prefix);
   const groups = await client.crm.properties.groupsApi.getAll('contacts');
   let created = 0;
@@ -42,11 +49,15 @@ export async function ensureContactProperties(client: Client, prefix: string): P
     created++;
   }
   const existing = new Set((await client.crm.properties.coreApi.getAll('contacts')).results.map((p) => p.name));
-  const inputs = Object.entries(PROPERTY_SHAPES)
-    .filter(([name]) => !existing.has(`${prefix}${name}`))
-    .map(([name, shape]) => ({ ...shape, name: `${prefix}${name}`, groupName }) as PropertyCreate);
+  const missing = Object.keys(PROPERTY_SHAPES).filter((name) => !existing.has(`${prefix}${name}`));
+  if (missing.length === 0) return { created, archived: [] };
+  const archivedNames = new Set((await client.crm.properties.coreApi.getAll('contacts', true)).results.map((p) => p.name));
+  const archived = missing.map((name) => `${prefix}${name}`).filter((name) => archivedNames.has(name));
+  const inputs = missing
+    .filter((name) => !archivedNames.has(`${prefix}${name}`))
+    .map((name) => ({ ...PROPERTY_SHAPES[name as keyof typeof PROPERTY_SHAPES], name: `${prefix}${name}`, groupName }) as PropertyCreate);
   if (inputs.length > 0) await client.crm.properties.batchApi.create('contacts', { inputs });
-  return created + inputs.length;
+  return { created: created + inputs.length, archived };
 }
 
 export interface TemplateAccess {
@@ -56,33 +67,73 @@ export interface TemplateAccess {
   developerApiKey: string | undefined;
 }
 
+interface TemplateToken {
+  name: string;
+  label: string;
+  type: string;
+}
+
+interface EventTemplate {
+  id: string;
+  name: string;
+  objectType: string;
+  headerTemplate?: string;
+  detailTemplate?: string;
+  tokens?: TemplateToken[];
+}
+
+const HEADER_TEMPLATE = 'Email {{action}}: {{subject}}';
+const DETAIL_TEMPLATE = 'Campaign {{campaign}}{{#if url}} — {{url}}{{/if}}';
+const ourToken = (name: string): TemplateToken => ({ name, label: name, type: 'string' });
+
+/** The template's tokens with ours added where missing or of another type; null when nothing is missing. */
+function repairedTokens(template: EventTemplate): TemplateToken[] | null {
+  const tokens = template.tokens ?? [];
+  const fine = (name: string) => tokens.some((t) => t.name === name && t.type === 'string');
+  if (TEMPLATE_TOKENS.every(fine)) return null;
+  return [...tokens.filter((t) => !(TEMPLATE_TOKENS as readonly string[]).includes(t.name)), ...TEMPLATE_TOKENS.map(ourToken)];
+}
+
 /**
- * The app's timeline template for email activity, found by name or created. Templates are per app,
- * not per portal, and are managed with the developer key, so these calls are outside any portal's
- * rate budget.
+ * The app's timeline template for email activity, verified: found by name and its tokens checked
+ * (an event whose token the template lacks is refused), updated when one is missing, created when
+ * the template is. Templates are per app, not per portal, and are managed with the developer key,
+ * so these calls are outside any portal's rate budget.
  */
 export async function ensureTimelineTemplate(access: TemplateAccess): Promise<string> {
-  const url = new URL(`${access.apiBaseUrl}/integrators/timeline/v3/${access.appId}/event-templates`);
-  if (access.developerApiKey) url.searchParams.set('hapikey', access.developerApiKey);
-  const list = await fetch(url);
-  if (!list.ok) throw await responseFailure(list);
-  const found = ((await list.json()) as { results: Array<{ id: string; name: string; objectType: string }> }).results.find(
-    (t) => t.name === TEMPLATE_NAME && t.objectType === 'contacts',
-  );
-  if (found) return found.id;
-  const created = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: TEMPLATE_NAME,
-      objectType: 'contacts',
-      headerTemplate: 'Email {{action}}: {{subject}}',
-      detailTemplate: 'Campaign {{campaign}}{{#if url}} — {{url}}{{/if}}',
-      tokens: TEMPLATE_TOKENS.map((name) => ({ name, label: name, type: 'string' })),
-    }),
-  });
-  if (!created.ok) throw await responseFailure(created);
-  return ((await created.json()) as { id: string }).id;
+  const templatesUrl = (id?: string) => {
+    const url = new URL(`${access.apiBaseUrl}/integrators/timeline/v3/${access.appId}/event-templates${id === undefined ? '' : `/${encodeURIComponent(id)}`}`);
+    if (access.developerApiKey) url.searchParams.set('hapikey', access.developerApiKey);
+    return url;
+  };
+  const send = async (url: URL, method: string, body?: unknown): Promise<EventTemplate | { results: EventTemplate[] }> => {
+    const response = await fetch(url, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    if (!response.ok) throw await responseFailure(response);
+    return (await response.json()) as EventTemplate | { results: EventTemplate[] };
+  };
+  const list = (await send(templatesUrl(), 'GET')) as { results: EventTemplate[] };
+  const found = list.results.find((t) => t.name === TEMPLATE_NAME && t.objectType === 'contacts');
+  if (found) {
+    const tokens = repairedTokens(found);
+    if (tokens !== null) {
+      await send(templatesUrl(found.id), 'PUT', {
+        id: found.id,
+        name: found.name,
+        headerTemplate: found.headerTemplate ?? HEADER_TEMPLATE,
+        detailTemplate: found.detailTemplate ?? DETAIL_TEMPLATE,
+        tokens,
+      });
+    }
+    return found.id;
+  }
+  const created = (await send(templatesUrl(), 'POST', {
+    name: TEMPLATE_NAME,
+    objectType: 'contacts',
+    headerTemplate: HEADER_TEMPLATE,
+    detailTemplate: DETAIL_TEMPLATE,
+    tokens: TEMPLATE_TOKENS.map(ourToken),
+  })) as EventTemplate;
+  return created.id;
 }
 
 export interface BatchItemError {

@@ -2,14 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { insertEngagements, outboxCounts } from '../../db/engagements.js';
 import { ENGAGEMENT_TYPES } from '../../activities/engagement-score.js';
-import {
-  drainOutboxSignal,
-  ENGAGEMENT_PUSH_WORKFLOW,
-  pushStatusQuery,
-  pushWorkflowId,
-  type EngagementPushInput,
-} from '../../workflows/engagement-definitions.js';
+import { pushStatusQuery, pushWorkflowId } from '../../workflows/engagement-definitions.js';
 import type { ApiDeps } from '../app.js';
+import { refuseWhenStopped, schedulePush } from '../engagement-push-control.js';
 import { findConnection } from '../find-connection.js';
 import { parseInput } from '../errors.js';
 
@@ -36,7 +31,6 @@ export function engagementRoutes(deps: ApiDeps): Router {
   const { pool, temporal } = deps;
   const router = Router();
 
-
   /**
    * Validates every event (a 400 names the field and index, e.g. `events.3.email`, and stores
    * nothing), stores them once by id, then wakes the push workflow — starting it if needed.
@@ -44,27 +38,10 @@ export function engagementRoutes(deps: ApiDeps): Router {
   router.post('/connections/:id/engagements', async (req, res) => {
     const connection = await findConnection(pool, req);
     const { events } = parseInput(engagementsBody, req.body);
+    refuseWhenStopped(connection, 'accept engagement events');
     const stored = await insertEngagements(pool, connection.id, events);
-    let pushScheduled = true;
-    try {
-      const input: EngagementPushInput = {
-        connectionId: connection.id,
-        portalId: connection.portalId,
-        // The same default tier a new connection gets; the rate budget also adapts to HubSpot's headers.
-        tier: connection.authType === 'oauth' ? 'public-app' : 'free',
-      };
-      await temporal.workflow.signalWithStart(ENGAGEMENT_PUSH_WORKFLOW, {
-        workflowId: pushWorkflowId(connection.id),
-        taskQueue: deps.taskQueue,
-        args: [input],
-        signal: drainOutboxSignal,
-        signalArgs: [],
-      });
-    } catch (error) {
-      // The events are safe in the outbox; the next request (or a restart of the workflow) drains them.
-      pushScheduled = false;
-      deps.log.warn({ connectionId: connection.id, err: error instanceof Error ? error.message : String(error) }, 'engagement push not signalled');
-    }
+    // The events are safe in the outbox either way: without the signal the push finds them at its next look.
+    const pushScheduled = await schedulePush(deps, connection);
     res.status(202).json({ ...stored, pushScheduled });
   });
 
