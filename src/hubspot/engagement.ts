@@ -1,6 +1,6 @@
 // The HubSpot calls of the engagement push (HUBSPOT.md §1, §3, §9, §10), through the official
 // client so every request passes the portal's rate budget. Each function is one request, except
-// the set-up helpers, which read first and create only what is missing.
+// the set-up helpers, which read first and create or repair only what is missing.
 import type { Client } from '@hubspot/api-client';
 import type { PropertyCreate } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
 import type { TimelineEvent } from '@hubspot/api-client/lib/codegen/crm/timeline/index.js';
