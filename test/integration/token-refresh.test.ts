@@ -88,17 +88,24 @@ describe('refreshAccessToken', () => {
     expect((await stored(connection.id)).refresh).toBe(connection.refresh);
   });
 
-  it('throws a non-retryable RefreshTokenRejected for a revoked refresh token and leaves the stored tokens alone', async () => {
+  it('throws a non-retryable RefreshTokenRejected for a revoked refresh token, forgets it, and asks HubSpot no more', async () => {
     const connection = await connect();
     sandbox.tokens.revokeRefreshToken(connection.refresh);
     const before = (await stored(connection.id)).row;
+    const attempts = sandbox.tokens.refreshAttempts(connection.portalId);
 
     const failure = await createTokenActivities(deps).refreshAccessToken(connection.id).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'RefreshTokenRejected', nonRetryable: true, message: expect.stringMatching(/BAD_REFRESH_TOKEN/) });
     expect((failure as Error).message).not.toContain(connection.refresh);
     expect((failure as Error).message).not.toContain(APP.clientSecret);
-    expect((await stored(connection.id)).row).toEqual(before);
+    // The dead refresh token is gone; the access token stays until it expires on its own.
+    expect((await stored(connection.id)).row).toEqual({ ...before, refresh_token: null, updated_at: expect.any(Date) });
+
+    // A second refresh (another activity queued behind the first) fails the same way without HubSpot.
+    const again = await createTokenActivities(deps).refreshAccessToken(connection.id).catch((error: unknown) => error);
+    expect(again).toMatchObject({ type: 'RefreshTokenRejected', nonRetryable: true });
+    expect(sandbox.tokens.refreshAttempts(connection.portalId)).toBe(attempts + 1);
   });
 
   it('calls HubSpot once when two workers refresh the same connection at the same time', async () => {
