@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, startStack, type Stack } from '../support/stack.js';
 
-const PORTAL_ID = 700_951;
+const PORTAL_ID = 700_961;
 
 let stack: Stack;
 

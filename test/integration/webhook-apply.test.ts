@@ -122,9 +122,12 @@ describe('webhook events in the connection workflow', () => {
   it('queues again the records of a batch that ended without reporting (terminated by hand), and applies them', async () => {
     const contact = (await stack.control.groundTruth(PORTAL_ID)).objects.contacts!.find((c) => !c.archived)!;
     await stack.control.updateObject(PORTAL_ID, 'contacts', contact.id, { lastname: 'AfterALostBatch' });
+    await eventually(async () => ((await live()).webhooks.running === null ? true : undefined), 20_000, 'earlier batches to finish');
     contactBatchReads = 'stall';
+    const readsBefore = contactBatchReadCount;
     await deliverMessily([event('contact.propertyChange', contact.id, { propertyName: 'lastname' })]);
-    const batch = await eventually(async () => (await live()).webhooks.running ?? undefined, 10_000, 'a webhook batch to start');
+    // The batch whose read of this contact is stalled in the simulator right now.
+    const batch = await eventually(async () => (contactBatchReadCount > readsBefore ? ((await live()).webhooks.running ?? undefined) : undefined), 10_000, 'the batch to read');
     await stack.temporal.workflow.getHandle(batch).terminate('an operator ends the batch by hand');
     contactBatchReads = 'answer';
 

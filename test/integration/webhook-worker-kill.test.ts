@@ -48,10 +48,11 @@ beforeAll(async () => {
     const contacts = (await live())?.objects?.contacts;
     return contacts?.backfill?.status === 'done' && contacts.lastRun ? true : undefined;
   }, 60_000, 'backfill');
-  // The first incremental run starts beside the backfill: let every sync run end before counting writes.
+  // The first incremental run starts beside the backfill, the first archived sweep right after it:
+  // let every sync run end before counting writes.
   await eventually(async () => {
     const contacts = (await live())?.objects?.contacts;
-    return contacts?.incrementalFromMs !== null && Object.keys(contacts?.running ?? {}).length === 0 && contacts?.lastRun?.kind === 'incremental' ? true : undefined;
+    return contacts?.incrementalFromMs !== null && contacts?.lastArchivedSweepAt && contacts.runs >= 3 && Object.keys(contacts.running).length === 0 ? true : undefined;
   }, 60_000, 'no sync run in flight');
   // Every write to the mirror, for the "applied twice" check.
   await stack.db.pool.query(`
