@@ -146,6 +146,66 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    // Resyncs that meet a run of their kind under way, a child an operator terminates, a restored
+    // company announced by webhook, and a stop while a webhook batch is still reading.
+    name: 'resync-under-way',
+    stack: {},
+    async run(stack) {
+      const portalId = 900_601;
+      const id = await connectPrivateApp(stack, portalId, { contacts: 1500, companies: 20 }, { objectTypes: ['contacts', 'companies'], syncIntervalSeconds: 3600 });
+      // Slow pages, so each run is still under way when the scenario acts on it.
+      await stack.control.setFaults({ latencyMs: 300 }, portalId);
+      // A full resync while the first backfill is past its first checkpoint: that run stops, a fresh one starts.
+      await until(stack, id, 'a backfill past 1,000', (view) => (view.objects.contacts?.backfill.done ?? 0) >= 1_000);
+      await post(stack, `/connections/${id}/resync`, { objectType: 'contacts' });
+      // The fresh run, terminated by hand: the connection counts it as failed and starts again from its checkpoint.
+      const fresh = await until(stack, id, 'the fresh backfill', (view) => Object.values(view.objects.contacts!.running).some((r) => r.kind === 'backfill' && !r.stopRequested));
+      const [freshId] = Object.entries(fresh.objects.contacts!.running).find(([, r]) => r.kind === 'backfill' && !r.stopRequested)!;
+      await post(stack, `/connections/${id}/pause`);
+      await stack.temporal.workflow.getHandle(freshId).terminate('replay scenario: a lost run');
+      await post(stack, `/connections/${id}/resume`);
+      await stack.control.clearFaults(portalId);
+      await until(stack, id, 'backfill', backfilled);
+      // A resync since an hour ago, and a restore announced by webhook.
+      await post(stack, `/connections/${id}/resync`, { since: new Date(Date.now() - 3_600_000).toISOString() });
+      const company = (await stack.control.groundTruth(portalId)).objects.companies![0]!;
+      await stack.control.archiveObject(portalId, 'companies', company.id);
+      await stack.control.restoreObject(portalId, 'companies', company.id);
+      const handle = stack.temporal.workflow.getHandle(`connection:${id}`);
+      await handle.signal(webhookEventsSignal, [{ eventId: 1, subscriptionId: 2, portalId, occurredAt: Date.now(), subscriptionType: 'company.restore', objectId: company.id }]);
+      await until(stack, id, 'the restore applied', (view) => view.webhooks.applied >= 1 && view.webhooks.running === null);
+      // Stop with a webhook batch reading slowly: the stop waits for it.
+      await stack.control.setFaults({ latencyMs: 1_500 }, portalId);
+      await handle.signal(webhookEventsSignal, [{ eventId: 2, subscriptionId: 2, portalId, occurredAt: Date.now(), subscriptionType: 'company.propertyChange', objectId: company.id }]);
+      await until(stack, id, 'a batch reading', (view) => view.webhooks.running !== null);
+      await stack.control.clearFaults(portalId);
+      await stop(stack, id);
+    },
+  },
+  {
+    // Engagement events pushed to HubSpot by the connection's push workflow, which ends with its connection.
+    name: 'engagement-push',
+    stack: {},
+    async run(stack) {
+      const portalId = 900_701;
+      const id = await connectPrivateApp(stack, portalId, { contacts: 20 }, { objectTypes: ['contacts'], syncIntervalSeconds: 3600 });
+      await until(stack, id, 'backfill', backfilled);
+      const emails = (await stack.control.groundTruth(portalId)).objects.contacts!.slice(0, 3).map((c) => c.properties.email!);
+      const events = ['sent', 'opened', 'clicked'].flatMap((type, i) =>
+        emails.map((email, j) => ({ id: `replay-${i}-${j}`, type, email, occurredAt: new Date(Date.UTC(2026, 10, 1, 9, i, j)).toISOString(), campaignId: 'c1', campaignName: 'Replay', subject: 'Hello' })),
+      );
+      await post(stack, `/connections/${id}/engagements`, { events });
+      await eventually(async () => {
+        const status = (await (await stack.api(`/connections/${id}/engagements/status`)).json()) as { outbox: { done: number } };
+        return status.outbox.done === events.length ? true : undefined;
+      }, 60_000, 'the engagement push');
+      // DELETE stops the connection and tells the push at once (a stop alone lets it notice within minutes).
+      const deleted = await stack.api(`/connections/${id}`, { method: 'DELETE' });
+      if (!deleted.ok) throw new Error(`DELETE: ${deleted.status} ${await deleted.text()}`);
+      await stack.temporal.workflow.getHandle(`connection:${id}:push`).result();
+    },
+  },
+  {
     // Both the connection (pause/resume add history) and a long backfill child continue-as-new.
     name: 'continue-as-new',
     stack: {},

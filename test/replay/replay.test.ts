@@ -31,8 +31,8 @@ describe('recorded workflow histories', () => {
     results = await replayAll(inject('workflowBundleCode'), histories);
   });
 
-  it('cover the connection workflow and both kinds of child', () => {
-    expect(new Set(histories.map((h) => h.workflowType))).toEqual(new Set(['connectionWorkflow', 'objectSyncWorkflow', 'webhookBatchWorkflow']));
+  it('cover the connection workflow, both kinds of child and the engagement push', () => {
+    expect(new Set(histories.map((h) => h.workflowType))).toEqual(new Set(['connectionWorkflow', 'objectSyncWorkflow', 'webhookBatchWorkflow', 'engagementPushWorkflow']));
   });
 
   it.each(histories.map((h) => h.file))('%s replays deterministically', (file) => {
