@@ -1,5 +1,6 @@
 import { isGrpcDeadlineError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ConnectionRow } from '../db/connections.js';
+import type { Tier } from '../hubspot/rate-budget.js';
 import { drainOutboxSignal, ENGAGEMENT_PUSH_WORKFLOW, pushWorkflowId, type EngagementPushInput } from '../workflows/engagement-definitions.js';
 import type { ApiDeps } from './app.js';
 import { HttpError } from './errors.js';
@@ -21,12 +22,16 @@ export function refuseWhenStopped(connection: ConnectionRow, action: string): vo
  * Returns false when Temporal did not take the signal: the outbox keeps the events, and the running
  * workflow's periodic look (or the next request) finds them.
  */
-export async function schedulePush(deps: Pick<ApiDeps, 'temporal' | 'taskQueue' | 'log'>, connection: ConnectionRow): Promise<boolean> {
+export async function schedulePush(
+  deps: Pick<ApiDeps, 'temporal' | 'taskQueue' | 'log'>,
+  connection: Pick<ConnectionRow, 'id' | 'portalId' | 'authType'>,
+  tier?: Tier,
+): Promise<boolean> {
   const input: EngagementPushInput = {
     connectionId: connection.id,
     portalId: connection.portalId,
     // The same default tier a new connection gets; the rate budget also adapts to HubSpot's headers.
-    tier: connection.authType === 'oauth' ? 'public-app' : 'free',
+    tier: tier ?? (connection.authType === 'oauth' ? 'public-app' : 'free'),
   };
   try {
     await deps.temporal.workflow.signalWithStart(ENGAGEMENT_PUSH_WORKFLOW, {

@@ -58,8 +58,9 @@ const allDone = (connection: Connection, total: number) =>
     return o.done === total && o.pending === 0 ? o : undefined;
   }, 60_000, `${total} events done`);
 
-/** Starts the push workflow as the API would, but looking at the outbox every `recheckInterval`. */
+/** Replaces the push workflow the connection started with one that looks at the outbox every `recheckInterval`. */
 async function startPush(connection: Connection, recheckInterval: string): Promise<void> {
+  await stack.temporal.workflow.getHandle(pushWorkflowId(connection.id)).terminate('replaced by a quicker one').catch(() => undefined);
   const input: EngagementPushInput = { connectionId: connection.id, portalId: connection.portalId, tier: 'free', recheckInterval };
   await stack.temporal.workflow.start(ENGAGEMENT_PUSH_WORKFLOW, { workflowId: pushWorkflowId(connection.id), taskQueue: stack.taskQueue, args: [input] });
 }
@@ -140,6 +141,19 @@ describe('events whose signal was lost', () => {
 
 describe('the set-up in HubSpot', () => {
   let connection: Connection;
+
+  it('happens as soon as the connection is made, before any engagement event', async () => {
+    const fresh = await connect();
+    const client = createHubSpotClient(stack.sandboxUrl, fresh.token);
+    const names = await eventually(async () => {
+      const all = (await client.crm.properties.coreApi.getAll('contacts')).results.map((p) => p.name);
+      return all.includes('hubsync_lead_score') ? all : undefined;
+    }, 30_000, 'the engagement properties in the portal');
+    expect(names).toEqual(expect.arrayContaining(['hubsync_total_opens', 'hubsync_total_clicks', 'hubsync_last_campaign', 'hubsync_unsubscribed']));
+    expect(ourTemplates()).toHaveLength(1);
+    expect(await pushState(fresh)).toBe('RUNNING');
+    expect(await outbox(fresh)).toMatchObject({ pending: 0, done: 0 });
+  });
 
   beforeAll(async () => {
     connection = await connect();
