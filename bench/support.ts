@@ -209,7 +209,6 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       workerPid,
       connect: async (portalId, config) => {
         const { token } = await control.createToken(portalId);
-        // No app: the benchmarks measure the sync, without the engagement push's set-up at connect.
         const started = await startConnection({ pool, temporal, taskQueue, log, hubspot: {} }, {
           portalId, authType: 'private_app', tier: 'free', config, tokens: sealedTokens(cipher.seal(token), null, null),
         });

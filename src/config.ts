@@ -56,6 +56,9 @@ const envSchema = z.object({
   HUBSPOT_DEVELOPER_API_KEY: optionalString,
   API_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   SANDBOX: flag.optional(),
+  // A new connection starts its engagement push, which sets up the properties and timeline
+  // template in the portal at once; 0 waits for the first engagement events (or settings).
+  ENGAGEMENT_SETUP_ON_CONNECT: flag.default(true),
   SANDBOX_PORT: port.default(4010),
   // Where `npm run sandbox` listens: loopback unless it must be reached from outside (0.0.0.0 in a container).
   SANDBOX_HOST: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
@@ -103,6 +106,8 @@ export interface Config {
   payloadEncryptionKeys: string[] | undefined;
   api: { port: number; token: string | undefined };
   webhooks: WebhookConfig;
+  /** Whether a new connection sets up the engagement push in its portal at once. */
+  engagementSetupOnConnect: boolean;
   sandbox: { enabled: boolean; port: number; host: string };
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
@@ -162,6 +167,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       signatureVersions: env.HUBSPOT_WEBHOOK_SIGNATURE_VERSIONS,
       developerApiKey: env.HUBSPOT_DEVELOPER_API_KEY,
     },
+    engagementSetupOnConnect: env.ENGAGEMENT_SETUP_ON_CONNECT,
     sandbox: { enabled: env.SANDBOX ?? !hasHubSpotCredentials, port: env.SANDBOX_PORT, host: env.SANDBOX_HOST },
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,

@@ -35,6 +35,8 @@ export interface ApiDeps {
   /** The Temporal Web UI's origin, allowed by CORS to call /codec/*. */
   temporalUiOrigin: string;
   sandbox: boolean;
+  /** A new connection starts its engagement push, which sets up the portal at once (ENGAGEMENT_SETUP_ON_CONNECT). */
+  engagementSetupOnConnect?: boolean;
   log: Logger;
 }
 

@@ -94,12 +94,15 @@ export interface StartedConnection {
 /**
  * Stores the connection with its sealed tokens and starts its workflow. Row and workflow appear
  * together: the transaction commits only once the workflow started. The workflow learns the
- * token's expiry, never the token. Then the engagement push starts too, so its properties and
- * timeline template are set up in the portal at once (the template belongs to the app: only with
- * HUBSPOT_APP_ID); a push that could not be started starts with the first engagement events.
+ * token's expiry, never the token. Then, with ENGAGEMENT_SETUP_ON_CONNECT, the engagement push
+ * starts too, so its properties and timeline template are set up in the portal at once (the
+ * template belongs to the app: only with HUBSPOT_APP_ID); otherwise, or should that fail, the push
+ * starts with the first engagement events.
  */
 export async function startConnection(
-  { pool, temporal, taskQueue, log, hubspot }: Pick<ApiDeps, 'pool' | 'temporal' | 'taskQueue' | 'log'> & { hubspot: { appId?: number | undefined } },
+  { pool, temporal, taskQueue, log, hubspot, engagementSetupOnConnect }: Pick<ApiDeps, 'pool' | 'temporal' | 'taskQueue' | 'log' | 'engagementSetupOnConnect'> & {
+    hubspot: { appId?: number | undefined };
+  },
   start: ConnectionStart,
 ): Promise<StartedConnection> {
   const { portalId, authType, config, tokens } = start;
@@ -129,6 +132,6 @@ export async function startConnection(
     });
   });
   log.info({ connectionId: id, portalId, workflowId, authType }, 'connection created');
-  if (hubspot.appId !== undefined) await schedulePush({ temporal, taskQueue, log }, { id, portalId, authType }, input.tier);
+  if (engagementSetupOnConnect && hubspot.appId !== undefined) await schedulePush({ temporal, taskQueue, log }, { id, portalId, authType }, input.tier);
   return { id, portalId, workflowId };
 }

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     webhooks: config.webhooks,
     apiToken: config.api.token,
     temporalUiOrigin: config.temporal.uiOrigin,
+    engagementSetupOnConnect: config.engagementSetupOnConnect,
     sandbox: false,
     log,
   });

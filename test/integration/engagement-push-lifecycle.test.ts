@@ -72,7 +72,7 @@ const portalRequests = async (portalId: number, since: number) => (await stack.c
 const ourTemplates = () => stack.sandbox.timeline.listTemplates(OAUTH_APP.appId).filter((t) => t.name === TEMPLATE_NAME);
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ engagementSetupOnConnect: true });
 });
 afterAll(async () => stack?.close());
 

@@ -34,6 +34,8 @@ export interface StackOptions {
   temporalAddress?: string;
   /** Overrides of the API's webhook settings (by default: the API's own URL, v3 only). */
   webhooks?: Partial<WebhookConfig>;
+  /** ENGAGEMENT_SETUP_ON_CONNECT of the API: off unless a test is about it, so other tests' portals see only the sync's calls. */
+  engagementSetupOnConnect?: boolean;
   /** Simulator options; its rate limits are off unless `rateLimits` turns them on. */
   sandbox?: SandboxOptions;
   /** Outside vitest (scripts/record-histories.ts), what global-setup would otherwise provide. */
@@ -133,6 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     apiToken: OPERATOR_TOKEN,
     temporalUiOrigin: TEMPORAL_UI_ORIGIN,
     sandbox: options.sandboxApi ?? false,
+    engagementSetupOnConnect: options.engagementSetupOnConnect ?? false,
     log,
   });
   const http = await listen(app, port, '127.0.0.1');

@@ -30,6 +30,12 @@ describe('configuration', () => {
     expect(loadConfig({ ...credentials, SANDBOX: '1' }).sandbox.enabled).toBe(true);
   });
 
+  it('sets up the engagement push on connect unless ENGAGEMENT_SETUP_ON_CONNECT says not to', () => {
+    expect(loadConfig({}).engagementSetupOnConnect).toBe(true);
+    expect(loadConfig({ ENGAGEMENT_SETUP_ON_CONNECT: '0' }).engagementSetupOnConnect).toBe(false);
+    expect(() => loadConfig({ ENGAGEMENT_SETUP_ON_CONNECT: 'later' })).toThrow(/ENGAGEMENT_SETUP_ON_CONNECT/);
+  });
+
   it('accepts rotated encryption keys, current first', () => {
     const current = Buffer.alloc(32, 1).toString('base64');
     const old = Buffer.alloc(32, 2).toString('base64');
