@@ -198,7 +198,13 @@ describe('payload key rotation', () => {
     const idB = createKeyring([keyB]).currentKeyId;
     // The rotation as a deployment rolls it out: every worker on A stops, workers on [B, A] take over.
     await stack.stopWorker();
-    const sealedWithA = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    // Signals its children sent before the stop reach the history a moment later: wait until it is still.
+    const sealedWithA = await eventually(async () => {
+      const first = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const second = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      return second.length === first.length ? second : undefined;
+    }, 20_000, 'the history sealed with A to be complete');
     const rotated = await startWorkerWithPayloadKeys(stack, [keyB, keyA]);
     try {
       const handle = rotated.client.workflow.getHandle(workflowId);

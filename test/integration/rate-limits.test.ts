@@ -183,8 +183,8 @@ describe('429s from HubSpot', () => {
     }, 30_000, 'the connection to pause');
     expect(paused.live.autoResumeAt).toBe(new Date(nextMidnight(Date.now(), TIME_ZONE)).toISOString());
     expect(paused.live.autoResumeAt).not.toBe(new Date(nextMidnight(Date.now(), 'UTC')).toISOString());
-    expect(paused.live.recentErrors[0]).toMatchObject({ type: 'HubSpotDailyLimit' });
-    expect(paused.live.recentErrors[0].message).toMatch(/429.*daily limit.*correlation id [0-9a-f-]{36}/);
+    // HubSpot's answer is in the status (another run may have met the budget's daily block after it).
+    expect(paused.live.recentErrors).toContainEqual({ at: expect.any(String), type: 'HubSpotDailyLimit', message: expect.stringMatching(/429.*daily limit.*correlation id [0-9a-f-]{36}/) });
     // A daily 429 is not retried.
     const failed = (await syncActivities(id)).filter((a) => a.failure?.type === 'HubSpotDailyLimit');
     expect(failed.length).toBeGreaterThanOrEqual(1);
