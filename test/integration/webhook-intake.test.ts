@@ -150,6 +150,16 @@ describe('POST /webhooks/hubspot', () => {
     expect((await signalCounts())[0]).toBe(again[0]);
   });
 
+  it('drops a property change HubSpot names our own OAuth app as the source of, for that connection only', async () => {
+    const ours = event(PORTAL_A, { propertyName: 'hubsync_total_opens', propertyValue: '3', objectId: 4343, changeSource: 'INTEGRATION', sourceId: String(OAUTH_APP.appId) });
+    const before = await signalCounts();
+    expect((await deliver(JSON.stringify([ours]))).status).toBe(200);
+    const after = await signalCounts();
+    expect(after[0]).toBe(before[0]); // the OAuth connection of our app: an echo
+    expect(after[1]).toBe(before[1]! + 1); // the private app's connection: someone else's change
+    expect((await webhookSignals(privateA.workflowId)).at(-1)!.map((e) => e.eventId)).toEqual([ours.eventId]);
+  });
+
   it('acknowledges events of a portal with no connection, counts them, and signals nothing', async () => {
     const before = await signalCounts();
     const response = await deliver(JSON.stringify([event(UNKNOWN_PORTAL), event(UNKNOWN_PORTAL)]));

@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import { webhookEventsSignal, type WebhookEvent } from '../../workflows/definitions.js';
 import type { ApiDeps } from '../app.js';
 import { HttpError } from '../errors.js';
+import type { LiveConnection } from '../../db/connections.js';
 import { cachedPortalConnections } from '../portal-connections.js';
 import { signalLanes } from '../signal-lanes.js';
 import { ownWriteEchoes } from '../../db/write-ledger.js';
@@ -60,8 +61,9 @@ export function webhookRoutes(deps: ApiDeps): Router {
   async function deliver(portalId: number, events: WebhookEvent[], deadline: number): Promise<{ portalId: number; events: number; delivered: boolean }> {
     const connections = await connectionsOf(portalId);
     const results = await Promise.allSettled(
-      connections.map(async ({ id, workflowId }) => {
-        const news = await withoutOwnEchoes(id, events);
+      connections.map(async (connection) => {
+        const { workflowId } = connection;
+        const news = await withoutOwnEchoes(connection, events);
         if (news.length === 0) return;
         await inLane(workflowId, () => temporal.withDeadline(deadline, () => temporal.workflow.getHandle(workflowId).signal(webhookEventsSignal, news)));
       }),
@@ -82,10 +84,14 @@ export function webhookRoutes(deps: ApiDeps): Router {
   }
 
   /**
-   * Loop prevention: a propertyChange carrying the value hubsync itself last wrote is HubSpot echoing
-   * our write-back; acting on it would cost a HubSpot read and could overwrite newer local values.
+   * Loop prevention: a propertyChange HubSpot says our own OAuth app made (its `sourceId`), or that
+   * carries the value hubsync itself last wrote (the ledger: private apps are not named), is HubSpot
+   * echoing our write-back; acting on it would cost a HubSpot read and could overwrite newer local
+   * values. Creations stay: a contact the push created must reach the mirror.
    */
-  async function withoutOwnEchoes(connectionId: string, events: WebhookEvent[]): Promise<WebhookEvent[]> {
+  async function withoutOwnEchoes({ id: connectionId, appId }: LiveConnection, all: WebhookEvent[]): Promise<WebhookEvent[]> {
+    const byOurApp = (event: WebhookEvent) => appId !== null && event.sourceId === String(appId) && event.subscriptionType.endsWith('.propertyChange');
+    const events = all.filter((event) => !byOurApp(event));
     const changes = events.map((event) => ({
       objectType: OBJECT_TYPE_OF_EVENT[event.subscriptionType.split('.')[0] ?? ''] ?? '',
       objectId: event.objectId,
@@ -96,7 +102,7 @@ export function webhookRoutes(deps: ApiDeps): Router {
     const echoes = await ownWriteEchoes(deps.pool, connectionId, changes.filter((_, i) => candidates[i]));
     let next = 0;
     const kept = events.filter((_, i) => !(candidates[i] && echoes[next++]));
-    if (kept.length < events.length) log.info({ connectionId, echoes: events.length - kept.length }, 'echoes of our own writes dropped');
+    if (kept.length < all.length) log.info({ connectionId, echoes: all.length - kept.length }, 'echoes of our own writes dropped');
     return kept;
   }
 
