@@ -74,3 +74,20 @@ export function groupByPortal(events: WebhookEvent[]): Map<number, WebhookEvent[
   }
   return groups;
 }
+
+/** What the connection workflow reads of an event: its key, what it touched, and when. */
+const WORKFLOW_FIELDS = [
+  'eventId', 'subscriptionId', 'portalId', 'occurredAt', 'subscriptionType', 'objectId', 'objectTypeId',
+  'primaryObjectId', 'newObjectId', 'associationType', 'fromObjectId', 'toObjectId',
+] as const satisfies ReadonlyArray<keyof WebhookEvent>;
+
+/**
+ * An event as signalled: only what the workflow reads. Every signal stays in the history until the
+ * next continue-as-new, and under load those bytes decide how often that comes; a property's new
+ * value (customer data, and the record is re-read anyway) does not belong there.
+ */
+export function forWorkflow(event: WebhookEvent): WebhookEvent {
+  const kept: Partial<WebhookEvent> = {};
+  for (const field of WORKFLOW_FIELDS) if (event[field] !== undefined) (kept as Record<string, unknown>)[field] = event[field];
+  return kept as WebhookEvent;
+}

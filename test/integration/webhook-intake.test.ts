@@ -115,7 +115,8 @@ describe('POST /webhooks/hubspot', () => {
 
     // The answer came after Temporal took the signals: they are in the histories now, no waiting.
     expect(await signalCounts()).toEqual([before[0]! + 1, before[1]! + 1, before[2]]);
-    const expected = batch.map((e) => ({ ...e, objectId: String(e.objectId) })).map((e) => JSON.parse(JSON.stringify(e)));
+    // Only what the workflow reads: a property's value, its source and the like stay out of the history.
+    const expected = batch.map(({ eventId, subscriptionId, portalId, occurredAt, subscriptionType, objectId }) => ({ eventId, subscriptionId, portalId, occurredAt, subscriptionType, objectId: String(objectId) }));
     expect((await webhookSignals(oauthA.workflowId)).at(-1)).toEqual(expected);
     expect((await webhookSignals(privateA.workflowId)).at(-1)).toEqual(expected);
   });
@@ -232,7 +233,7 @@ describe('POST /webhooks/hubspot', () => {
     expect(stats.delivered).toBeGreaterThan(0);
 
     const arrived = (await webhookSignals(oauthB.workflowId)).slice(before).flat();
-    expect(arrived).toContainEqual(expect.objectContaining({ portalId: PORTAL_B, subscriptionType: 'contact.creation', objectId: contact.id, appId: OAUTH_APP.appId }));
+    expect(arrived).toContainEqual(expect.objectContaining({ portalId: PORTAL_B, subscriptionType: 'contact.creation', objectId: contact.id }));
     // Portal A's connections heard nothing of portal B.
     const a = (await webhookSignals(oauthA.workflowId)).flat();
     expect(a.some((e) => e.objectId === contact.id)).toBe(false);

@@ -8,7 +8,7 @@ import { cachedPortalConnections } from '../portal-connections.js';
 import { signalLanes } from '../signal-lanes.js';
 import { ownWriteEchoes } from '../../db/write-ledger.js';
 import { requireHubSpotSignature } from '../webhook-auth.js';
-import { groupByPortal, parseWebhookBatch } from '../webhook-events.js';
+import { forWorkflow, groupByPortal, parseWebhookBatch } from '../webhook-events.js';
 
 /**
  * `POST /webhooks/hubspot`: HubSpot's signed event batches become one `webhookEvents` signal per
@@ -65,7 +65,8 @@ export function webhookRoutes(deps: ApiDeps): Router {
         const { workflowId } = connection;
         const news = await withoutOwnEchoes(connection, events);
         if (news.length === 0) return;
-        await inLane(workflowId, () => temporal.withDeadline(deadline, () => temporal.workflow.getHandle(workflowId).signal(webhookEventsSignal, news)));
+        const signalled = news.map(forWorkflow);
+        await inLane(workflowId, () => temporal.withDeadline(deadline, () => temporal.workflow.getHandle(workflowId).signal(webhookEventsSignal, signalled)));
       }),
     );
     let delivered = false;
