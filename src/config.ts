@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SAFETY_MARGIN } from './hubspot/rate-budget.js';
 
 /**
  * Every variable of DESIGN.md, validated once at start. A bad value stops the process with one
@@ -36,6 +37,8 @@ const envSchema = z.object({
   HUBSPOT_APP_ID: z.coerce.number().int().positive().optional(),
   // v1 is deprecated (shuts off 16 Feb 2027); v3 takes the same form body.
   HUBSPOT_OAUTH_TOKEN_VERSION: z.enum(['v3', 'v1']).default('v3'),
+  // Share of each HubSpot rate limit hubsync leaves unused (0.03: 97 of 100 per 10 s).
+  HUBSPOT_RATE_SAFETY_MARGIN: z.coerce.number().min(0, 'expected a share between 0 and 0.5, e.g. 0.03').max(0.5, 'expected a share between 0 and 0.5, e.g. 0.03').default(DEFAULT_SAFETY_MARGIN),
   HUBSPOT_SCOPES: z.string().default('crm.objects.contacts.read crm.objects.contacts.write crm.objects.companies.read crm.objects.deals.read crm.schemas.custom.read oauth'),
   // The current key first; older keys after commas still decrypt what they sealed (rotation).
   TOKEN_ENCRYPTION_KEY: keyList,
@@ -100,6 +103,8 @@ export interface Config {
     /** Which OAuth token endpoints to use: /oauth/v3/token (default) or /oauth/v1/token. */
     tokenVersion: 'v3' | 'v1';
   };
+  /** Passed to createRateBudget by every process that calls HubSpot. */
+  rateBudget: { safetyMargin: number };
   /** base64 keys, current first; undefined means "development: generate one into the data directory". */
   tokenEncryptionKeys: string[] | undefined;
   /** base64 keys for Temporal payloads, current first; undefined means "the token keys". */
@@ -159,6 +164,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       scopes: env.HUBSPOT_SCOPES,
       tokenVersion: env.HUBSPOT_OAUTH_TOKEN_VERSION,
     },
+    rateBudget: { safetyMargin: env.HUBSPOT_RATE_SAFETY_MARGIN },
     tokenEncryptionKeys: env.TOKEN_ENCRYPTION_KEY,
     payloadEncryptionKeys: env.PAYLOAD_ENCRYPTION_KEY,
     api: { port: env.API_PORT, token: env.API_TOKEN },

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const cipher = createTokenCipher(tokenKeys);
   const dataConverter = createDataConverter(config.payloadEncryptionKeys ?? tokenKeys);
   const { namespace, taskQueue } = config.temporal;
-  const budget = createRateBudget(pool);
+  const budget = createRateBudget(pool, config.rateBudget);
   const running = await startHubsyncWorker({
     address: temporalAddress,
     namespace,

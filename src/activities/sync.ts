@@ -19,6 +19,7 @@ import { associatedTypes, typesAssociatedTo } from '../hubspot/associations.js';
 import { configuredProperties } from '../db/connections.js';
 import { batchRead, describeRecords, listPage, modifiedProperty, propertyNames, readAssociations, searchWindowPage, SEARCH_PAGE_SIZE, type WindowQuery } from '../hubspot/crm.js';
 import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
+import { createListPrefetch, listPageKey } from './list-prefetch.js';
 
 /** New custom properties appear within this long, without a restart. */
 const PROPERTY_NAMES_MAX_AGE_MS = 60 * 60 * 1000;
@@ -113,6 +114,7 @@ async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, re
 }
 
 export function createSyncActivities(deps: HubSpotDeps) {
+  const prefetch = createListPrefetch();
   return {
     /** Live record count (backfill progress) and newest modification time (incremental upper bound). */
     async describeObjects(input: PageInput): Promise<{ total: number; latestModifiedMs: number | null }> {
@@ -126,7 +128,12 @@ export function createSyncActivities(deps: HubSpotDeps) {
     async syncListPage(input: PageInput & { after: string | undefined; archived?: boolean; sweep?: string }): Promise<PageResult & { after: string | undefined }> {
       return withHubSpot(deps, input, async (client) => {
         const properties = await propertiesFor(deps, client, input);
-        const page = await listPage(client, input.objectType, properties, input.after, input.archived ?? false);
+        const archived = input.archived ?? false;
+        const keyOf = (after: string | undefined) => listPageKey(input.connectionId, input.objectType, properties, after, archived);
+        const page = (await prefetch.take(keyOf(input.after))) ?? (await listPage(client, input.objectType, properties, input.after, archived));
+        // The next page's list request overlaps this page's association reads and write.
+        const next = page.after;
+        if (next !== undefined) prefetch.start(keyOf(next), () => listPage(client, input.objectType, properties, next, archived));
         const applied = await writePage(deps, client, input, page.records);
         // An archived sweep marks what it saw still archived (`sweep` names it; reconcileArchived reads the marks).
         if (input.sweep) await markArchiveChecked(deps.pool, input.connectionId, input.objectType, page.records.map((r) => r.id), input.sweep);

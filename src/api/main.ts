@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     taskQueue,
     cipher,
     hubspot: config.hubspot,
-    budget: createRateBudget(pool),
+    budget: createRateBudget(pool, config.rateBudget),
     webhooks: config.webhooks,
     apiToken: config.api.token,
     temporalUiOrigin: config.temporal.uiOrigin,

@@ -68,8 +68,16 @@ export interface RateBudget {
   snapshot(key: BudgetKey, opts?: { tier?: Tier }): Promise<BudgetSnapshot>;
 }
 
+/**
+ * Share of each HubSpot limit left unused (HUBSPOT_RATE_SAFETY_MARGIN). Each app has its own
+ * per-portal limit, so the margin only has to absorb the gap between a permit's database time and
+ * the request's arrival at HubSpot (network jitter, clock skew): a few requests of a 100-per-10 s
+ * window. Other spenders of the same budget show in HubSpot's headers, which observe() follows.
+ */
+export const DEFAULT_SAFETY_MARGIN = 0.03;
+
 export interface RateBudgetOptions {
-  /** Share of each HubSpot limit left unused, for clock and network jitter. Default 0.1. */
+  /** Share of each HubSpot limit left unused. Default DEFAULT_SAFETY_MARGIN. */
   safetyMargin?: number;
   /** Epoch ms. Default: the database clock, which every worker shares. */
   clock?: () => number;
@@ -131,7 +139,7 @@ interface Queue {
 }
 
 export function createRateBudget(pool: Pool, options: RateBudgetOptions = {}): RateBudget {
-  const margin = options.safetyMargin ?? 0.1;
+  const margin = options.safetyMargin ?? DEFAULT_SAFETY_MARGIN;
   const generalWindowMs = options.generalWindowMs ?? 10_000;
   const searchWindowMs = options.searchWindowMs ?? 1_000;
   const limitsOf = options.limits ?? ((tier: Tier) => TIER_LIMITS[tier]);

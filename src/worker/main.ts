@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   shutdown.add('database pool', () => pool.end());
   const tokenKeys = resolveEncryptionKeys(config.tokenEncryptionKeys, config.dataDir, log);
   const cipher = createTokenCipher(tokenKeys);
-  const activities = createActivities({ pool, log, cipher, hubspot: config.hubspot, budget: createRateBudget(pool), developerApiKey: config.webhooks.developerApiKey });
+  const activities = createActivities({ pool, log, cipher, hubspot: config.hubspot, budget: createRateBudget(pool, config.rateBudget), developerApiKey: config.webhooks.developerApiKey });
   const dataConverter = createDataConverter(config.payloadEncryptionKeys ?? tokenKeys);
   const running = await startHubsyncWorker({ address, namespace, taskQueue, activities, dataConverter });
   shutdown.add('worker', async () => {

@@ -21,8 +21,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Short windows for the tests that do not need HubSpot's own: 20 per 2 s (18 after the margin). */
-const SMALL = { generalWindowMs: 2_000, limits: () => ({ general: 20, daily: 1_000 }) };
+/** Short windows for the tests that do not need HubSpot's own: 20 per 2 s (18 after a 10 % margin). */
+const SMALL = { generalWindowMs: 2_000, safetyMargin: 0.1, limits: () => ({ general: 20, daily: 1_000 }) };
 
 function hammer(env: Record<string, string>): Promise<{ permits: number[]; statements: number }> {
   return new Promise((resolve, reject) => {
@@ -68,17 +68,17 @@ describe('rate budget shared through PostgreSQL', () => {
     ]);
     const permits = [...a.permits, ...b.permits].sort((x, y) => x - y);
 
-    // HubSpot's Free/Starter limit is 100 per rolling 10 s; the limiter aims at 90 (10 % margin),
-    // and the margin absorbs the few ms between a permit's database time and the caller's clock.
+    // HubSpot's Free/Starter limit is 100 per rolling 10 s; the limiter aims at 97 (the default
+    // 3 % margin), which absorbs the few ms between a permit's database time and the caller's clock.
     expect(maxInAnyWindow(permits, 10_000)).toBeLessThanOrEqual(100);
-    expect(maxInAnyWindow(permits, 10_000)).toBeGreaterThanOrEqual(88);
-    // Both processes were served, and together they used ≥ 90 % of the 90-per-10 s budget over
+    expect(maxInAnyWindow(permits, 10_000)).toBeGreaterThanOrEqual(95);
+    // Both processes were served, and together they used ≥ 90 % of the 97-per-10 s budget over
     // the last 20 s (the first 5 s hold the start-up burst).
     expect(Math.min(a.permits.length, b.permits.length)).toBeGreaterThan(30);
-    expect(between(permits, start + 5_000, stop)).toBeGreaterThanOrEqual(0.9 * 180);
+    expect(between(permits, start + 5_000, stop)).toBeGreaterThanOrEqual(0.9 * 194);
     // The other portal had its own full budget at the same time.
     expect(maxInAnyWindow(otherPortal, 10_000)).toBeLessThanOrEqual(100);
-    expect(between(otherPortal, start + 5_000, stop)).toBeGreaterThanOrEqual(0.9 * 180);
+    expect(between(otherPortal, start + 5_000, stop)).toBeGreaterThanOrEqual(0.9 * 194);
   }, 45_000);
 
   it('lets realtime requests through quickly while a backfill saturates the same portal', async () => {

@@ -107,14 +107,14 @@ describe('the shared budget under load', () => {
     const sharedLog = stack.sandbox.rateLimiter.requestLog(`crm:${SHARED}`);
     const otherLog = stack.sandbox.rateLimiter.requestLog(`crm:${OTHER}`);
     const fullest = maxInAnyWindow(sharedLog, 10_000);
-    // The shared portal asked for more than its budget (90 of HubSpot's 100) and got it, never more.
+    // The shared portal asked for more than its budget (97 of HubSpot's 100) and got it, never more.
     expect(sharedLog.length).toBeGreaterThan(180);
-    expect(fullest).toBeGreaterThanOrEqual(85);
+    expect(fullest).toBeGreaterThanOrEqual(88);
     expect(fullest).toBeLessThanOrEqual(100);
     expect(maxInAnyWindow(stack.sandbox.rateLimiter.requestLog(`search:${SHARED}`), 1_000)).toBeLessThanOrEqual(5);
     // Not starved: the other portal's backfill ran at a good rate beside the saturated one, and in
     // some 10 s both portals together made more requests than one portal may (a single budget for
-    // both would have capped them at 90).
+    // both would have capped them at 97).
     expect(maxInAnyWindow(otherLog, 10_000)).toBeGreaterThanOrEqual(50);
     expect(maxInAnyWindow([...sharedLog, ...otherLog].sort((x, y) => x - y), 10_000)).toBeGreaterThan(100);
 
@@ -127,11 +127,11 @@ describe('the shared budget under load', () => {
   it("GET /connections/:id shows the portal's rate budget: budget, used, remaining, 429s, daily remaining", async () => {
     const body = await status(shared[0]!);
     expect(body.rateBudget.tier).toBe('free');
-    expect(body.rateBudget.general).toMatchObject({ windowMs: 10_000, ceiling: 100, budget: 90, rejections: 0, blockedUntil: null });
-    expect(body.rateBudget.general.remaining).toBe(90 - body.rateBudget.general.used);
+    expect(body.rateBudget.general).toMatchObject({ windowMs: 10_000, ceiling: 100, budget: 97, rejections: 0, blockedUntil: null });
+    expect(body.rateBudget.general.remaining).toBe(97 - body.rateBudget.general.used);
     expect(body.rateBudget.search).toMatchObject({ windowMs: 1_000, ceiling: 5, budget: 4, rejections: 0 });
     const daily = body.rateBudget.daily;
-    expect(daily).toMatchObject({ ceiling: 250_000, budget: 225_000, rejections: 0, blockedUntil: null });
+    expect(daily).toMatchObject({ ceiling: 250_000, budget: 242_500, rejections: 0, blockedUntil: null });
     // Every request the simulator counted for the portal (the daily count follows HubSpot's -Daily-Remaining).
     expect(daily.used).toBeGreaterThan(180);
     expect(Math.abs(daily.used - hubspotRequests(SHARED))).toBeLessThanOrEqual(5);

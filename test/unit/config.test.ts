@@ -36,6 +36,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ ENGAGEMENT_SETUP_ON_CONNECT: 'later' })).toThrow(/ENGAGEMENT_SETUP_ON_CONNECT/);
   });
 
+  it('leaves HUBSPOT_RATE_SAFETY_MARGIN of each rate limit unused, 3 % unless set', () => {
+    expect(loadConfig({}).rateBudget).toEqual({ safetyMargin: 0.03 });
+    expect(loadConfig({ HUBSPOT_RATE_SAFETY_MARGIN: '0.1' }).rateBudget).toEqual({ safetyMargin: 0.1 });
+    for (const bad of ['-0.1', '0.9', 'some']) {
+      expect(() => loadConfig({ HUBSPOT_RATE_SAFETY_MARGIN: bad })).toThrow(/HUBSPOT_RATE_SAFETY_MARGIN/);
+    }
+  });
+
   it('accepts rotated encryption keys, current first', () => {
     const current = Buffer.alloc(32, 1).toString('base64');
     const old = Buffer.alloc(32, 2).toString('base64');

@@ -1,0 +1,85 @@
+// The backfill page activity called directly (a mock activity context, no Temporal server), with a
+// real PostgreSQL and the simulator over HTTP: while one page is written, the next page's list
+// request is already made, and the activity for that page uses it instead of asking again, so a
+// backfill still lists each page exactly once.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { HubSpotDeps } from '../../src/activities/hubspot-session.js';
+import { createSyncActivities, type PageInput, type PageResult } from '../../src/activities/sync.js';
+import { createTokenCipher } from '../../src/crypto/token-cipher.js';
+import { insertConnection, sealedTokens } from '../../src/db/connections.js';
+import { createRateBudget } from '../../src/hubspot/rate-budget.js';
+import { createLogger } from '../../src/logger.js';
+import { seedPortal } from '../../src/sandbox/seed.js';
+import { createSandbox, type Sandbox } from '../../src/sandbox/server.js';
+import { connectionWorkflowId } from '../../src/workflows/definitions.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/stack.js';
+
+const PORTAL_ID = 820_001;
+let sandbox: Sandbox;
+let closeSandbox: () => Promise<void>;
+let db: TestDatabase;
+let deps: HubSpotDeps;
+
+beforeAll(async () => {
+  sandbox = createSandbox({ rateLimits: { enabled: false } });
+  const server = await sandbox.listen(0);
+  closeSandbox = server.close;
+  db = await createTestDatabase();
+  deps = {
+    pool: db.pool,
+    cipher: createTokenCipher([randomBytes(32).toString('base64')]),
+    hubspot: { apiBaseUrl: server.url, clientId: undefined, clientSecret: undefined, tokenVersion: 'v3' },
+    log: createLogger('silent'),
+    budget: createRateBudget(db.pool),
+  };
+});
+afterAll(async () => {
+  await db?.drop();
+  await closeSandbox?.();
+});
+
+type ListPageInput = PageInput & { after: string | undefined };
+type ListPageResult = PageResult & { after: string | undefined };
+
+it('reads the next list page ahead and lists every page once', async () => {
+  const portal = sandbox.store.createPortal({ portalId: PORTAL_ID });
+  seedPortal(sandbox.store, portal, { seed: 7, contacts: 250, companies: 0, deals: 0, tickets: 0 });
+  const token = 'pat-na1-read-ahead';
+  sandbox.tokens.addStaticToken(token, PORTAL_ID);
+  const connectionId = randomUUID();
+  await insertConnection(
+    db.pool,
+    { id: connectionId, portalId: PORTAL_ID, authType: 'private_app', workflowId: connectionWorkflowId(connectionId), objectTypes: ['contacts'], syncIntervalSeconds: 60 },
+    sealedTokens(deps.cipher.seal(token), null, null),
+  );
+  const syncListPage = createSyncActivities(deps).syncListPage;
+  const page = (after: string | undefined) =>
+    new MockActivityEnvironment().run<[ListPageInput], ListPageResult, typeof syncListPage>(syncListPage, {
+      connectionId,
+      portalId: PORTAL_ID,
+      tier: 'free',
+      priority: 'backfill',
+      objectType: 'contacts',
+      after,
+    });
+  const listRequests = () => sandbox.requestLog.query({ portalId: PORTAL_ID, pathPrefix: '/crm/v3/objects/contacts' }).results.filter((r) => r.method === 'GET');
+
+  const first = await page(undefined);
+  expect(first).toMatchObject({ fetched: 100, applied: 100 });
+  expect(first.after).toBeDefined();
+  // Page 2 is asked for before its activity runs.
+  await eventually(async () => (listRequests().length === 2 ? true : undefined), 5_000, 'the read-ahead of page 2');
+
+  const second = await page(first.after);
+  expect(second).toMatchObject({ fetched: 100, applied: 100 });
+  const third = await page(second.after);
+  expect(third).toEqual({ fetched: 50, applied: 50, after: undefined });
+
+  // Three pages, three list requests: each read ahead was used, none repeated.
+  expect(listRequests()).toHaveLength(3);
+  const mirrored = await db.pool.query('select count(*)::int as n from crm_objects where connection_id = $1', [connectionId]);
+  expect(mirrored.rows[0].n).toBe(250);
+});
