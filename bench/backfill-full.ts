@@ -13,7 +13,7 @@
 import { associatedTypes } from '../src/hubspot/associations.js';
 import { LIST_PAGE_SIZE } from '../src/hubspot/crm.js';
 import { maxInAnyWindow } from '../src/sandbox/rate-limits.js';
-import { BUDGET_PER_S, CEILING_PER_S, mb, pct, sampleRss, startBenchStack, waitForBackfills } from './support.js';
+import { BUDGET_PER_S, BUDGET_SHARE, CEILING_PER_S, mb, pct, sampleRss, startBenchStack, waitForBackfills } from './support.js';
 
 const COUNTS = {
   contacts: Number(process.argv[2] ?? 100_000),
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     row('fewest general requests the data needs', `${minimal.toLocaleString('en')} (${(minimal / records).toFixed(4)} per record)`);
     row(`ceiling: ${CEILING_PER_S} requests/s × records per request`, `${ceiling.toFixed(1)} records/s (${(records / ceiling).toFixed(1)} s)`);
     row('**of the ceiling**', `**${pct(recordsPerS / ceiling)}**`);
-    row(`of the limiter's 90 % budget (${BUDGET_PER_S} requests/s)`, pct(recordsPerS / ((ceiling * BUDGET_PER_S) / CEILING_PER_S)));
+    row(`of the limiter's ${BUDGET_SHARE} budget (${BUDGET_PER_S} requests/s)`, pct(recordsPerS / ((ceiling * BUDGET_PER_S) / CEILING_PER_S)));
     row('general requests during the backfill (simulator)', `${general.length.toLocaleString('en')} (${(general.length / records).toFixed(4)} per record, ${(general.length / seconds).toFixed(2)}/s)`);
     row('general requests, whole run (set-up, discovery, sweeps)', `${generalLog.length.toLocaleString('en')} (${(generalLog.length / records).toFixed(4)} per record)`);
     row('search requests (own budget: counts and window ends)', String(search));

@@ -1,5 +1,5 @@
 // Rate budget: 1, 2 and 4 worker processes (8 concurrent callers each) share one Free/Starter
-// portal budget (HubSpot: 100 per rolling 10 s; the limiter hands out 90) through PostgreSQL.
+// portal budget (HubSpot: 100 per rolling 10 s; the limiter hands out 97) through PostgreSQL.
 // Records permits/s, the fullest rolling 10 s window and database statements per permit.
 // Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx bench/rate-budget.ts [seconds per run]
 import { spawn } from 'node:child_process';
@@ -9,12 +9,11 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { maxInAnyWindow } from '../src/sandbox/rate-limits.js';
+import { BUDGET_PER_S, CEILING_PER_S } from './support.js';
 
 const HAMMER = fileURLToPath(new URL('../test/support/rate-budget-hammer.ts', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 40);
 const WARM_UP_MS = 5_000; // excludes the start-up burst of the first window
-const BUDGET_PER_S = 9; // 100 per 10 s less the 10 % margin
-const CEILING_PER_S = 10;
 
 function hammer(env: Record<string, string>): Promise<{ permits: number[]; statements: number }> {
   return new Promise((resolve, reject) => {

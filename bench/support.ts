@@ -15,7 +15,7 @@ import { sealedTokens } from '../src/db/connections.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { startTemporalDevServer } from '../src/embedded/temporal-server.js';
-import { createRateBudget } from '../src/hubspot/rate-budget.js';
+import { createRateBudget, DEFAULT_SAFETY_MARGIN } from '../src/hubspot/rate-budget.js';
 import { createLogger } from '../src/logger.js';
 import { SandboxClient } from '../src/sandbox/client.js';
 import { createSandbox, type Sandbox } from '../src/sandbox/server.js';
@@ -24,9 +24,10 @@ import { createDataConverter } from '../src/temporal/data-converter.js';
 import { startHubsyncWorker } from '../src/worker/worker.js';
 import { connectionWorkflowId, statusQuery } from '../src/workflows/definitions.js';
 
-/** HubSpot's Free/Starter limit per second (100 per rolling 10 s), and what the limiter hands out after its 10 % margin. */
+/** HubSpot's Free/Starter limit per second (100 per rolling 10 s), and what the limiter hands out after its default margin. */
 export const CEILING_PER_S = 10;
-export const BUDGET_PER_S = 9;
+export const BUDGET_PER_S = Math.floor(CEILING_PER_S * 10 * (1 - DEFAULT_SAFETY_MARGIN)) / 10;
+export const BUDGET_SHARE = `${Math.round((BUDGET_PER_S / CEILING_PER_S) * 100)} %`;
 
 export const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 

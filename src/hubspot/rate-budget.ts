@@ -9,9 +9,9 @@
 // attempt locks the row, prunes the log, checks priority share, 429 block, window and daily
 // quota, and records the permit (src/db/migrations/20261124130000_rate_budgets.sql).
 //
-// Priorities: while a realtime request has asked within the window, incremental may fill at
-// most 85 % and backfill 65 % of it (backfill also stops at 65 % while incremental asks); with
-// no one above it, backfill gets the whole budget. Incremental and backfill are also paced (a
+// Priorities: while a realtime request has asked within the last fifth of the window,
+// incremental may fill at most 85 % and backfill 65 % of it (backfill also stops at 65 % while
+// incremental asks); with no one above it, backfill gets the whole budget. Incremental and backfill are also paced (a
 // tenth of their share per tenth of the window) so the window drains evenly and a realtime
 // request never waits behind a whole window's burst. Within a process, waiters for one budget
 // queue by priority and only the head polls the database, so a permit costs about one

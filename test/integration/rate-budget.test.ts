@@ -115,6 +115,22 @@ describe('rate budget shared through PostgreSQL', () => {
     expect(maxInAnyWindow([...backfillTimes, ...realtimeTimes].sort((x, y) => x - y), 2_000)).toBeLessThanOrEqual(20);
   }, 30_000);
 
+  it('holds a backfill to its share only briefly after a lone incremental request', async () => {
+    const backfiller = createRateBudget(db.pool, SMALL);
+    const key = { portalId: 313 };
+    const start = Date.now();
+    const backfill = drain(backfiller, key, { kind: 'general', priority: 'backfill', tier: 'free' }, start + 6_000, 8);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await createRateBudget(otherPool, SMALL).acquire(key, { kind: 'general', priority: 'incremental', tier: 'free', maxWaitMs: 2_000 });
+    const asked = Date.now();
+    const times = await backfill;
+
+    // The reservation (backfill ≤ 11 of 18) lasts a fifth of the window, not all of it: in the
+    // 2 s after the incremental request the backfill is back near the whole budget.
+    expect(between(times, asked, asked + 2_000)).toBeGreaterThanOrEqual(14);
+    expect(maxInAnyWindow(times, 2_000)).toBeLessThanOrEqual(18);
+  }, 20_000);
+
   it('waits when HubSpot reports fewer requests remaining than the budget believes', async () => {
     const budget = createRateBudget(db.pool, SMALL);
     const key = { portalId: 404 };

@@ -87,6 +87,14 @@ describe('a connection syncing four object types', () => {
     await stack.control.restoreObject(PORTAL_ID, 'contacts', c2!.id);
     await stack.control.merge(PORTAL_ID, 'companies', co1!.id, co2!.id);
     await stack.control.associate(PORTAL_ID, { fromType: 'deals', fromId: deal.id, toType: 'contacts', toId: c1!.id });
+    // A user-defined label too: the mirror keeps each edge's type id and label.
+    const defined = await fetch(`${stack.sandboxUrl}/crm/v4/associations/deals/contacts/labels`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'Decision maker', inverseLabel: 'Deciding on' }),
+    });
+    const decisionMaker = ((await defined.json()) as { results: Array<{ typeId: number }> }).results[0]!.typeId;
+    await stack.control.associate(PORTAL_ID, { fromType: 'deals', fromId: deal.id, toType: 'contacts', toId: c1!.id, typeId: decisionMaker });
 
     // Archived records only show in the archived sweep: ask for one now instead of waiting 10 minutes.
     const resync = await stack.api(`/connections/${connectionId}/resync`, { method: 'POST', json: { since: new Date(Date.now() - 60_000).toISOString() } });
@@ -98,5 +106,7 @@ describe('a connection syncing four object types', () => {
 
     const merged = await stack.db.pool.query(`select archived, merged_into from crm_objects where connection_id = $1 and object_type = 'companies' and object_id = $2`, [connectionId, co2!.id]);
     expect(merged.rows[0]).toEqual({ archived: true, merged_into: co1!.id });
+    const labelled = await stack.db.pool.query(`select label from crm_associations where connection_id = $1 and from_type = 'deals' and from_id = $2 and to_id = $3 and type_id = $4`, [connectionId, deal.id, c1!.id, decisionMaker]);
+    expect(labelled.rows).toEqual([{ label: 'Decision maker' }]);
   });
 });

@@ -38,7 +38,8 @@ export async function mirrorDifferences(pool: pg.Pool, connectionId: string, tru
     }
   }
 
-  const key = (a: { fromType: string; fromId: string; toType: string; toId: string; typeId: number }) => `${a.fromType}:${a.fromId}->${a.toType}:${a.toId}#${a.typeId}`;
+  const key = (a: { fromType: string; fromId: string; toType: string; toId: string; typeId: number; label: string | null }) =>
+    `${a.fromType}:${a.fromId}->${a.toType}:${a.toId}#${a.typeId}${a.label === null ? '' : ` "${a.label}"`}`;
   const liveIds = new Set(objectTypes.flatMap((type) => (truth.objects[type] ?? []).filter((r) => !r.archived).map((r) => `${type}:${r.id}`)));
   // HubSpot's read API shows no edge to an archived record, from either end: nor does the mirror.
   const expectedEdges = new Set(
@@ -47,8 +48,8 @@ export async function mirrorDifferences(pool: pg.Pool, connectionId: string, tru
       .filter((a) => liveIds.has(`${a.fromType}:${a.fromId}`) && (!objectTypes.includes(a.toType) || liveIds.has(`${a.toType}:${a.toId}`)))
       .map(key),
   );
-  const rows = await pool.query(`select from_type, from_id, to_type, to_id, type_id from crm_associations where connection_id = $1`, [connectionId]);
-  const actualEdges = new Set(rows.rows.map((r) => key({ fromType: r.from_type, fromId: r.from_id, toType: r.to_type, toId: r.to_id, typeId: r.type_id })));
+  const rows = await pool.query(`select from_type, from_id, to_type, to_id, type_id, label from crm_associations where connection_id = $1`, [connectionId]);
+  const actualEdges = new Set(rows.rows.map((r) => key({ fromType: r.from_type, fromId: r.from_id, toType: r.to_type, toId: r.to_id, typeId: r.type_id, label: r.label })));
   for (const edge of expectedEdges) if (!actualEdges.has(edge)) problems.push(`association missing: ${edge}`);
   for (const edge of actualEdges) if (!expectedEdges.has(edge)) problems.push(`association not in HubSpot: ${edge}`);
   return problems;
