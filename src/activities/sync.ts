@@ -19,7 +19,7 @@ import { associatedTypes, typesAssociatedTo } from '../hubspot/associations.js';
 import { configuredProperties } from '../db/connections.js';
 import { batchRead, describeRecords, listPage, modifiedProperty, propertyNames, readAssociations, searchWindowPage, SEARCH_PAGE_SIZE, type WindowQuery } from '../hubspot/crm.js';
 import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
-import { createListPrefetch, listPageKey } from './list-prefetch.js';
+import { createReadAhead, listPageKey } from './read-ahead.js';
 
 /** New custom properties appear within this long, without a restart. */
 const PROPERTY_NAMES_MAX_AGE_MS = 60 * 60 * 1000;
@@ -80,16 +80,35 @@ async function readPartnerEdges(client: Client, objectType: string, restoredIds:
   return edges;
 }
 
-/**
- * Writes one page and its associations in one transaction: the version guard decides per record,
- * and associations are replaced only for records whose version was applied.
- */
-async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, records: MirroredRecord[], restoredIds: string[] = []): Promise<number> {
+/** Records as HubSpot has them now, with their live ones' current associations to each mirrored type. */
+interface FetchedRecords {
+  records: MirroredRecord[];
+  associations: Array<{ toType: string; rows: MirroredAssociation[] }>;
+}
+
+async function withAssociations(client: Client, objectType: string, records: MirroredRecord[]): Promise<FetchedRecords> {
   const live = records.filter((r) => !r.archived).map((r) => r.id);
-  const associations: Array<{ toType: string; rows: MirroredAssociation[] }> = [];
-  for (const toType of associatedTypes(input.objectType)) {
-    associations.push({ toType, rows: await readAssociations(client, input.objectType, toType, live) });
+  const associations: FetchedRecords['associations'] = [];
+  for (const toType of associatedTypes(objectType)) {
+    associations.push({ toType, rows: await readAssociations(client, objectType, toType, live) });
   }
+  return { records, associations };
+}
+
+/** A list page and its associations, read ahead by the activity of the page before it. */
+type FetchedListPage = FetchedRecords & { after: string | undefined };
+
+async function fetchListPage(client: Client, objectType: string, properties: string[], after: string | undefined, archived: boolean): Promise<FetchedListPage> {
+  const page = await listPage(client, objectType, properties, after, archived);
+  return { ...(await withAssociations(client, objectType, page.records)), after: page.after };
+}
+
+/**
+ * Writes fetched records and their associations in one transaction: the version guard decides
+ * per record, and associations are replaced only for records whose version was applied.
+ */
+async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, { records, associations }: FetchedRecords, restoredIds: string[] = []): Promise<number> {
+  const live = records.filter((r) => !r.archived).map((r) => r.id);
   // Restored: what a restore event says, or what the mirror knew as archived. (A partner re-read
   // while the record was archived lost its edge before the mirror ever saw the archiving.)
   const restored = [...new Set([...restoredIds.filter((id) => live.includes(id)), ...(await archivedAmong(deps.pool, input.connectionId, input.objectType, live))])];
@@ -114,7 +133,7 @@ async function writePage(deps: HubSpotDeps, client: Client, input: PageInput, re
 }
 
 export function createSyncActivities(deps: HubSpotDeps) {
-  const prefetch = createListPrefetch();
+  const readAhead = createReadAhead<FetchedListPage>();
   return {
     /** Live record count (backfill progress) and newest modification time (incremental upper bound). */
     async describeObjects(input: PageInput): Promise<{ total: number; latestModifiedMs: number | null }> {
@@ -130,11 +149,11 @@ export function createSyncActivities(deps: HubSpotDeps) {
         const properties = await propertiesFor(deps, client, input);
         const archived = input.archived ?? false;
         const keyOf = (after: string | undefined) => listPageKey(input.connectionId, input.objectType, properties, after, archived);
-        const page = (await prefetch.take(keyOf(input.after))) ?? (await listPage(client, input.objectType, properties, input.after, archived));
-        // The next page's list request overlaps this page's association reads and write.
+        const page = (await readAhead.take(keyOf(input.after))) ?? (await fetchListPage(client, input.objectType, properties, input.after, archived));
+        // The next page's reads overlap this page's write and the scheduling of the next activity.
         const next = page.after;
-        if (next !== undefined) prefetch.start(keyOf(next), () => listPage(client, input.objectType, properties, next, archived));
-        const applied = await writePage(deps, client, input, page.records);
+        if (next !== undefined) readAhead.start(keyOf(next), () => fetchListPage(client, input.objectType, properties, next, archived));
+        const applied = await writePage(deps, client, input, page);
         // An archived sweep marks what it saw still archived (`sweep` names it; reconcileArchived reads the marks).
         if (input.sweep) await markArchiveChecked(deps.pool, input.connectionId, input.objectType, page.records.map((r) => r.id), input.sweep);
         Context.current().log.debug('list page synced', { objectType: input.objectType, fetched: page.records.length, applied });
@@ -154,7 +173,7 @@ export function createSyncActivities(deps: HubSpotDeps) {
         const found = new Set(live.map((r) => r.id));
         const archived = await batchRead(client, input.objectType, input.ids.filter((id) => !found.has(id)), properties, true);
         const records = [...live, ...archived];
-        const applied = await writePage(deps, client, input, records, input.restoredIds);
+        const applied = await writePage(deps, client, input, await withAssociations(client, input.objectType, records), input.restoredIds);
         await purgePersonalData(deps.pool, input.connectionId, input.objectType, input.purgeIds);
         return { fetched: records.length, applied, missing: input.ids.length - records.length };
       });
@@ -177,7 +196,7 @@ export function createSyncActivities(deps: HubSpotDeps) {
         for (let start = 0; start < ids.length; start += BATCH_READ_MAX) {
           const batch = ids.slice(start, start + BATCH_READ_MAX);
           const live = await batchRead(client, input.objectType, batch, properties, false);
-          restored += await writePage(deps, client, input, live);
+          restored += await writePage(deps, client, input, await withAssociations(client, input.objectType, live));
           const liveIds = new Set(live.map((r) => r.id));
           const archived = new Set((await batchRead(client, input.objectType, batch.filter((id) => !liveIds.has(id)), [], true)).map((r) => r.id));
           await markArchiveChecked(deps.pool, input.connectionId, input.objectType, [...archived], sweep);
@@ -196,7 +215,7 @@ export function createSyncActivities(deps: HubSpotDeps) {
         kind('search');
         const page = await searchWindowPage(client, input.objectType, properties, input);
         kind('general');
-        const applied = await writePage(deps, client, input, page.records);
+        const applied = await writePage(deps, client, input, await withAssociations(client, input.objectType, page.records));
         const full = page.records.length === SEARCH_PAGE_SIZE;
         return { fetched: page.records.length, applied, lastId: full ? page.records.at(-1)?.id : undefined, total: page.total };
       });

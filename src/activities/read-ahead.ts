@@ -1,22 +1,20 @@
-import type { Page } from '../hubspot/crm.js';
-
 /**
- * Read-ahead for list pages. A backfill's pages are sequential (page N+1's cursor comes with page
- * N), so one page at a time leaves the rate budget idle while page N's associations are read and
- * written and the next activity is scheduled. The activity that read page N starts the list
- * request of page N+1 at once and leaves it here; the activity for page N+1, when it runs in this
- * process, takes it instead of asking again. Records never pass through the workflow, and a miss
- * (another worker, a restart, a pause, an expired or failed read) only means reading the page the
- * ordinary way. A read-ahead nobody takes costs one request of the budget and is dropped.
+ * Read-ahead for backfill pages. A backfill's pages are sequential (page N+1's cursor comes with
+ * page N), so one page at a time leaves the rate budget idle while page N is written and the next
+ * activity is scheduled. The activity that read page N starts the reads of page N+1 at once and
+ * leaves them here; the activity for page N+1, when it runs in this process, takes them instead of
+ * asking again. Records never pass through the workflow, and a miss (another worker, a restart, a
+ * pause, an expired or failed read) only means reading the page the ordinary way. A read-ahead
+ * nobody takes costs its requests of the budget and is dropped.
  */
-export interface ListPrefetch {
+export interface ReadAhead<T> {
   /** Starts `read` for `key` unless a read for it is already held. */
-  start(key: string, read: () => Promise<Page>): void;
-  /** The page read ahead for `key` (waiting for it if still in flight), once; undefined on a miss or a failed read. */
-  take(key: string): Promise<Page | undefined>;
+  start(key: string, read: () => Promise<T>): void;
+  /** What was read ahead for `key` (waiting for it if still in flight), once; undefined on a miss or a failed read. */
+  take(key: string): Promise<T | undefined>;
 }
 
-export interface ListPrefetchOptions {
+export interface ReadAheadOptions {
   /** A read older than this is not used: the next page is normally taken within a second. */
   maxAgeMs?: number;
   /** Reads held at most (the oldest go first): one per backfill running in this process is the norm. */
@@ -24,13 +22,13 @@ export interface ListPrefetchOptions {
   now?: () => number;
 }
 
-interface Entry {
+interface Entry<T> {
   startedAt: number;
-  page: Promise<Page | undefined>;
+  value: Promise<T | undefined>;
 }
 
-export function createListPrefetch({ maxAgeMs = 30_000, maxEntries = 32, now = Date.now }: ListPrefetchOptions = {}): ListPrefetch {
-  const entries = new Map<string, Entry>();
+export function createReadAhead<T>({ maxAgeMs = 30_000, maxEntries = 32, now = Date.now }: ReadAheadOptions = {}): ReadAhead<T> {
+  const entries = new Map<string, Entry<T>>();
 
   function dropExpired(): void {
     for (const [key, entry] of entries) if (now() - entry.startedAt > maxAgeMs) entries.delete(key);
@@ -42,7 +40,7 @@ export function createListPrefetch({ maxAgeMs = 30_000, maxEntries = 32, now = D
       if (entries.has(key)) return;
       // A failed read is a miss; its error (a 429, an expired token) reaches the budget through
       // the client's hooks and is met again, classified, when the page is read the ordinary way.
-      entries.set(key, { startedAt: now(), page: read().catch(() => undefined) });
+      entries.set(key, { startedAt: now(), value: read().catch(() => undefined) });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
     },
     async take(key) {
@@ -50,7 +48,7 @@ export function createListPrefetch({ maxAgeMs = 30_000, maxEntries = 32, now = D
       const entry = entries.get(key);
       if (!entry) return undefined;
       entries.delete(key);
-      return entry.page;
+      return entry.value;
     },
   };
 }
