@@ -5,16 +5,17 @@ import type { DataConverter } from '@temporalio/common';
 const RESOURCE_EXHAUSTED = 8;
 
 /**
- * Temporal answers RESOURCE_EXHAUSTED "Workflow is busy." when a request waits too long for the
- * lock of one execution (its worker completing a task, a continue-as-new). The SDK's default first
- * retry after any RESOURCE_EXHAUSTED is 1.7 s, meant for rate limits; for a busy workflow it turned
- * milliseconds of contention into 1.4–2 s stalls of the webhook signals queued behind it
- * (bench/RESULTS.md). A busy workflow is retried after 25 ms, growing by the SDK's factor; rate
+ * A signal that reaches a connection workflow while it continues-as-new is answered
+ * RESOURCE_EXHAUSTED "workflow operation can not be applied because workflow is closing" (and one
+ * that waits too long for the execution's lock, "Workflow is busy."). The SDK's first retry after
+ * any RESOURCE_EXHAUSTED comes 1.7 s later, meant for rate limits; here it made every webhook
+ * request queued behind such a signal wait 1.4–2 s (bench/RESULTS.md), though the new run is
+ * there within milliseconds. These two are retried after 25 ms, growing by the SDK's factor; rate
  * limits and other retryable failures keep the SDK's back-off.
  */
 export function initialRetryIntervalMs(status: { code: number; details?: string }): number {
   if (status.code !== RESOURCE_EXHAUSTED) return 100;
-  return /workflow is busy/i.test(status.details ?? '') ? 25 : 1_000;
+  return /workflow is (closing|busy)/i.test(status.details ?? '') ? 25 : 1_000;
 }
 
 /** @param dataConverter from createDataConverter: the same one the workers use. */
