@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { deleteConnectionQuery } from './connection-delete.js';
 import { jsonPayloads } from './routes/codec.js';
 import { connectionTestReport } from './routes/connection-test.js';
-import { configBody, createConnectionBody, listQuery, resyncBody } from './routes/connections.js';
+import { configBody, createConnectionBody, listQuery, replaceTokenBody, resyncBody } from './routes/connections.js';
 import { engagementsBody } from './routes/engagements.js';
 import { fieldMappingBody } from './routes/field-mapping.js';
 import { pushSettingsBody } from './routes/push-settings.js';
@@ -66,6 +66,7 @@ export const ROUTES: RouteContract[] = [
   ...(['pause', 'resume', 'stop'] as const).map(
     (action): RouteContract => ({ method: 'post', path: `/connections/:id/${action}`, summary: `${action[0]!.toUpperCase()}${action.slice(1)}s the connection`, auth: 'operator', success: ok("the workflow's status view"), errors: [...ON_CONNECTION, 409] }),
   ),
+  { method: 'put', path: '/connections/:id/token', summary: "Replaces a private app's access token (checked with HubSpot, same portal); a connection in reauth_required resumes", auth: 'operator', body: replaceTokenBody, success: ok('{ id, portalId, workflowId }'), errors: [400, ...ON_CONNECTION, 409] },
   { method: 'post', path: '/connections/:id/resync', summary: 'Syncs again: everything, one object type, or what changed since a time', auth: 'operator', body: resyncBody, success: ok("the workflow's status view"), errors: [400, ...ON_CONNECTION, 409] },
   { method: 'post', path: '/connections/:id/test', summary: 'Checks the token, scopes, readable object types and webhook subscriptions', auth: 'operator', success: ok('a report per check, whether or not they pass', connectionTestReport), errors: ON_CONNECTION },
   { method: 'post', path: '/connections/:id/engagements', summary: 'Email engagement events for the push to HubSpot', auth: 'operator', body: engagementsBody, success: { status: 202, description: '{ accepted, duplicates, pushScheduled }' }, errors: [400, ...ON_CONNECTION, 409] },

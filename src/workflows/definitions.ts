@@ -229,7 +229,8 @@ export const configUpdate = defineUpdate<ConnectionStatusView, [ConfigChange]>('
 
 /** Sent by the OAuth callback when an already connected portal installs again: new tokens are stored. */
 export interface Reauthorized {
-  tokenExpiresAt: string;
+  /** Null for a private app's token, which does not expire. */
+  tokenExpiresAt: string | null;
 }
 export const reauthorizedSignal = defineSignal<[Reauthorized]>('reauthorized');
 

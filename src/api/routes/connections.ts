@@ -3,6 +3,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { listConnections, sealedTokens, updateConnectionConfig, type ConnectionRow } from '../../db/connections.js';
+import { storeTokens } from '../../db/tokens.js';
+import { inTransaction } from '../../db/transaction.js';
 import { OBJECT_TYPE_PATTERN } from '../../hubspot/object-types.js';
 import { executeUpdateAcrossRuns } from '../../temporal/updates.js';
 import { budgetKeyOf } from '../../activities/hubspot-session.js';
@@ -12,6 +14,7 @@ import {
   CONNECTION_STATUSES,
   configUpdate,
   pauseUpdate,
+  reauthorizedSignal,
   resumeUpdate,
   resyncUpdate,
   statusQuery,
@@ -46,6 +49,8 @@ export const createConnectionBody = z
     properties: propertiesSchema.optional(),
   })
   .strict();
+
+export const replaceTokenBody = z.object({ accessToken: z.string().trim().min(1, 'required') }).strict();
 
 export const listQuery = z
   .object({
@@ -91,15 +96,19 @@ export function connectionRoutes(deps: ApiDeps): Router {
     }
   }
 
-  router.post('/connections', async (req, res) => {
-    const body = parseInput(createConnectionBody, req.body);
-    let portalId: number;
+  /** The token's portal, as HubSpot says; a token HubSpot refuses is the caller's 400, with HubSpot's reason. */
+  async function portalOfToken(accessToken: string): Promise<number> {
     try {
-      ({ portalId } = await checkAccessToken(deps.hubspot.apiBaseUrl, body.accessToken));
+      return (await checkAccessToken(deps.hubspot.apiBaseUrl, accessToken)).portalId;
     } catch (error) {
       if (error instanceof TokenRejectedError) throw new HttpError(400, 'invalid_access_token', error.message);
       throw error;
     }
+  }
+
+  router.post('/connections', async (req, res) => {
+    const body = parseInput(createConnectionBody, req.body);
+    const portalId = await portalOfToken(body.accessToken);
 
     const typeIds = await checkedCustomObjectTypes(deps.hubspot.apiBaseUrl, body.accessToken, portalId, body.objectTypes ?? []);
     const config = connectionConfig(body, typeIds);
@@ -173,6 +182,29 @@ export function connectionRoutes(deps: ApiDeps): Router {
     const view = await control(connection, 'change the configuration', configUpdate, change);
     await updateConnectionConfig(pool, view.connectionId, view.config);
     res.json(view);
+  });
+
+  // A private app's token is replaced here (rotated, or revoked in HubSpot: the connection waits
+  // in reauth_required and resumes from its cursors); OAuth connections install again instead.
+  router.put('/connections/:id/token', async (req, res) => {
+    const { accessToken } = parseInput(replaceTokenBody, req.body ?? {});
+    const connection = await findConnection(pool, req);
+    if (connection.authType !== 'private_app') {
+      throw new HttpError(409, 'conflict', 'an OAuth connection gets new tokens by installing the app again (GET /oauth/install)');
+    }
+    const portalId = await portalOfToken(accessToken);
+    if (portalId !== connection.portalId) {
+      throw new HttpError(400, 'invalid_access_token', `accessToken: the token belongs to portal ${portalId}, this connection to portal ${connection.portalId}`);
+    }
+    await inTransaction(pool, (db) => storeTokens(db, connection.id, sealedTokens(cipher.seal(accessToken), null, null), false));
+    try {
+      await withDeadline(temporal, () => temporal.workflow.getHandle(connection.workflowId).signal(reauthorizedSignal, { tokenExpiresAt: null }));
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'conflict', "the token is stored, but the connection's workflow is not running");
+      throw error;
+    }
+    deps.log.info({ connectionId: connection.id, workflowId: connection.workflowId }, 'private-app token replaced');
+    res.json({ id: connection.id, portalId, workflowId: connection.workflowId });
   });
 
   router.post('/connections/:id/resync', async (req, res) => {
