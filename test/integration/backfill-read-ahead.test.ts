@@ -2,60 +2,29 @@
 // real PostgreSQL and the simulator over HTTP: while one page is written, the next page's list and
 // association requests are already made, and the activity for that page uses them instead of
 // asking again, so a backfill still reads each page exactly once.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { HubSpotDeps } from '../../src/activities/hubspot-session.js';
 import { createSyncActivities, type PageInput, type PageResult } from '../../src/activities/sync.js';
-import { createTokenCipher } from '../../src/crypto/token-cipher.js';
-import { insertConnection, sealedTokens } from '../../src/db/connections.js';
-import { createRateBudget } from '../../src/hubspot/rate-budget.js';
-import { createLogger } from '../../src/logger.js';
 import { seedPortal } from '../../src/sandbox/seed.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { connectionWorkflowId } from '../../src/workflows/definitions.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startActivityHarness, type ActivityHarness } from '../support/activity-harness.js';
 import { eventually } from '../support/stack.js';
 
 const PORTAL_ID = 820_001;
-let sandbox: Sandbox;
-let closeSandbox: () => Promise<void>;
-let db: TestDatabase;
-let deps: HubSpotDeps;
+let harness: ActivityHarness;
 
 beforeAll(async () => {
-  sandbox = createSandbox({ rateLimits: { enabled: false } });
-  const server = await sandbox.listen(0);
-  closeSandbox = server.close;
-  db = await createTestDatabase();
-  deps = {
-    pool: db.pool,
-    cipher: createTokenCipher([randomBytes(32).toString('base64')]),
-    hubspot: { apiBaseUrl: server.url, clientId: undefined, clientSecret: undefined, tokenVersion: 'v3' },
-    log: createLogger('silent'),
-    budget: createRateBudget(db.pool),
-  };
+  harness = await startActivityHarness();
 });
-afterAll(async () => {
-  await db?.drop();
-  await closeSandbox?.();
-});
+afterAll(async () => harness?.close());
 
 type ListPageInput = PageInput & { after: string | undefined };
 type ListPageResult = PageResult & { after: string | undefined };
 
-it('reads the next list page ahead and lists every page once', async () => {
-  const portal = sandbox.store.createPortal({ portalId: PORTAL_ID });
+it('reads the next page (list and associations) ahead and every page once', async () => {
+  const { sandbox, db } = harness;
+  const { portal, connectionId } = await harness.connect(PORTAL_ID, ['contacts']);
   seedPortal(sandbox.store, portal, { seed: 7, contacts: 250, companies: 0, deals: 0, tickets: 0 });
-  const token = 'pat-na1-read-ahead';
-  sandbox.tokens.addStaticToken(token, PORTAL_ID);
-  const connectionId = randomUUID();
-  await insertConnection(
-    db.pool,
-    { id: connectionId, portalId: PORTAL_ID, authType: 'private_app', workflowId: connectionWorkflowId(connectionId), objectTypes: ['contacts'], syncIntervalSeconds: 60 },
-    sealedTokens(deps.cipher.seal(token), null, null),
-  );
-  const syncListPage = createSyncActivities(deps).syncListPage;
+  const syncListPage = createSyncActivities(harness.deps).syncListPage;
   const page = (after: string | undefined) =>
     new MockActivityEnvironment().run<[ListPageInput], ListPageResult, typeof syncListPage>(syncListPage, {
       connectionId,

@@ -1,64 +1,36 @@
 // The owners-and-pipelines activity called directly (a mock activity context, no Temporal
 // server), with a real PostgreSQL and the simulator over HTTP: the mirror equals the portal's
 // owners, active and archived, and its deal and ticket pipelines with their stages.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetadataActivities, type MetadataCounts, type MetadataInput } from '../../src/activities/metadata.js';
-import type { HubSpotDeps } from '../../src/activities/hubspot-session.js';
-import { createTokenCipher } from '../../src/crypto/token-cipher.js';
-import { insertConnection, sealedTokens } from '../../src/db/connections.js';
-import { createRateBudget } from '../../src/hubspot/rate-budget.js';
-import { createLogger } from '../../src/logger.js';
 import type { Portal } from '../../src/sandbox/store.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { connectionWorkflowId } from '../../src/workflows/definitions.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startActivityHarness, type ActivityHarness } from '../support/activity-harness.js';
 
-let sandbox: Sandbox;
-let closeSandbox: () => Promise<void>;
-let db: TestDatabase;
-let deps: HubSpotDeps;
+let harness: ActivityHarness;
 let nextPortalId = 810_001;
 
 beforeAll(async () => {
-  sandbox = createSandbox({ rateLimits: { enabled: false } });
-  const server = await sandbox.listen(0);
-  closeSandbox = server.close;
-  db = await createTestDatabase();
-  deps = {
-    pool: db.pool,
-    cipher: createTokenCipher([randomBytes(32).toString('base64')]),
-    hubspot: { apiBaseUrl: server.url, clientId: undefined, clientSecret: undefined, tokenVersion: 'v3' },
-    log: createLogger('silent'),
-    budget: createRateBudget(db.pool),
-  };
+  harness = await startActivityHarness();
 });
-afterAll(async () => {
-  await db?.drop();
-  await closeSandbox?.();
-});
+afterAll(async () => harness?.close());
 
 /** A portal with a private-app connection stored as POST /connections stores it. */
 async function connect(): Promise<{ portal: Portal; input: MetadataInput }> {
   const portalId = nextPortalId++;
-  const portal = sandbox.store.createPortal({ portalId });
-  const token = `pat-na1-metadata-${portalId}`;
-  sandbox.tokens.addStaticToken(token, portalId);
-  const id = randomUUID();
   const objectTypes = ['contacts', 'deals', 'tickets'];
-  await insertConnection(db.pool, { id, portalId, authType: 'private_app', workflowId: connectionWorkflowId(id), objectTypes, syncIntervalSeconds: 60 }, sealedTokens(deps.cipher.seal(token), null, null));
-  return { portal, input: { connectionId: id, portalId, tier: 'free', priority: 'incremental', objectTypes } };
+  const { portal, connectionId } = await harness.connect(portalId, objectTypes);
+  return { portal, input: { connectionId, portalId, tier: 'free', priority: 'incremental', objectTypes } };
 }
 
 function sync(input: MetadataInput): Promise<MetadataCounts> {
-  const activity = createMetadataActivities(deps).syncOwnersAndPipelines;
+  const activity = createMetadataActivities(harness.deps).syncOwnersAndPipelines;
   return new MockActivityEnvironment().run<[MetadataInput], MetadataCounts, typeof activity>(activity, input);
 }
 
 /** More owners than one page holds, some of them archived. */
 function addOwners(portal: Portal, count: number, archivedEvery: number): void {
-  const now = sandbox.clock.now();
+  const now = harness.sandbox.clock.now();
   for (let i = 0; i < count; i++) {
     const n = portal.owners.length + 1;
     portal.owners.push({
@@ -75,7 +47,7 @@ function addOwners(portal: Portal, count: number, archivedEvery: number): void {
 }
 
 async function mirroredOwners(connectionId: string) {
-  const rows = await db.pool.query(`select owner_id, data, updated_at, archived from crm_owners where connection_id = $1 order by owner_id`, [connectionId]);
+  const rows = await harness.db.pool.query(`select owner_id, data, updated_at, archived from crm_owners where connection_id = $1 order by owner_id`, [connectionId]);
   return rows.rows.map((r) => ({ id: r.owner_id, email: r.data.email, firstName: r.data.firstName, lastName: r.data.lastName, userId: r.data.userId, archived: r.archived, updatedAt: new Date(r.updated_at).getTime() }));
 }
 
@@ -86,7 +58,7 @@ function portalOwners(portal: Portal) {
 }
 
 async function mirroredPipelines(connectionId: string) {
-  const rows = await db.pool.query(`select object_type, pipeline_id, data from crm_pipelines where connection_id = $1 order by object_type, pipeline_id`, [connectionId]);
+  const rows = await harness.db.pool.query(`select object_type, pipeline_id, data from crm_pipelines where connection_id = $1 order by object_type, pipeline_id`, [connectionId]);
   return rows.rows.map((r) => ({
     objectType: r.object_type,
     id: r.pipeline_id,
@@ -125,10 +97,10 @@ describe('syncOwnersAndPipelines', () => {
     const { portal, input } = await connect();
     await sync(input);
 
-    sandbox.clock.advance(60_000);
+    harness.sandbox.clock.advance(60_000);
     const [first, second] = portal.owners;
-    Object.assign(first!, { archived: true, updatedAt: sandbox.clock.now() });
-    Object.assign(second!, { lastName: 'Renamed', updatedAt: sandbox.clock.now() });
+    Object.assign(first!, { archived: true, updatedAt: harness.sandbox.clock.now() });
+    Object.assign(second!, { lastName: 'Renamed', updatedAt: harness.sandbox.clock.now() });
     const tickets = portal.pipelines.get('0-5')![0]!;
     tickets.stages.push({ id: '5', label: 'Escalated', displayOrder: 4, metadata: { ticketState: 'OPEN' } });
     const deals = portal.pipelines.get('0-3')!;
@@ -148,8 +120,8 @@ describe('syncOwnersAndPipelines', () => {
     const { input } = await connect();
     await sync(input);
     const snapshot = async () =>
-      (await db.pool.query(`select owner_id, data, updated_at, archived from crm_owners where connection_id = $1 order by owner_id`, [input.connectionId])).rows.concat(
-        (await db.pool.query(`select object_type, pipeline_id, data from crm_pipelines where connection_id = $1 order by object_type, pipeline_id`, [input.connectionId])).rows,
+      (await harness.db.pool.query(`select owner_id, data, updated_at, archived from crm_owners where connection_id = $1 order by owner_id`, [input.connectionId])).rows.concat(
+        (await harness.db.pool.query(`select object_type, pipeline_id, data from crm_pipelines where connection_id = $1 order by object_type, pipeline_id`, [input.connectionId])).rows,
       );
     const before = await snapshot();
     await sync(input);
