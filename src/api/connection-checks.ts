@@ -5,6 +5,7 @@ import { withAccessToken } from '../activities/tokens.js';
 import type { ConnectionRow } from '../db/connections.js';
 import { createHubSpotClient, type RequestHooks } from '../hubspot/client.js';
 import { classifyHubSpotError } from '../hubspot/errors.js';
+import { defaultTier } from '../hubspot/rate-budget.js';
 import { tokenInfo } from '../hubspot/oauth.js';
 import { missingReadScopes } from '../hubspot/scopes.js';
 import { keyOf, readWebhookSetup, wantedSubscriptions, WebhooksApiError } from '../hubspot/webhook-subscriptions.js';
@@ -37,7 +38,7 @@ export async function runConnectionChecks(deps: CheckDeps, connection: Connectio
     connectionId: connection.id,
     portalId: connection.portalId,
     appId: connection.appId,
-    tier: connection.authType === 'oauth' ? 'public-app' : 'free',
+    tier: defaultTier(connection.authType),
     priority: 'realtime',
   } as const;
   const hooks = budgetHooks(deps.budget, context, () => 'general', () => signal);

@@ -6,7 +6,7 @@ import { OBJECT_TYPE_PATTERN, STANDARD_OBJECT_TYPES } from '../hubspot/object-ty
 import { createHubSpotClient } from '../hubspot/client.js';
 import { propertyNames } from '../hubspot/crm.js';
 import { resolveCustomObjectTypes } from '../hubspot/schemas.js';
-import { TIER_LIMITS, type Tier } from '../hubspot/rate-budget.js';
+import { defaultTier, TIER_LIMITS, type Tier } from '../hubspot/rate-budget.js';
 import { connectionStatusKey, portalIdKey } from '../temporal/search-attributes.js';
 import {
   CONNECTION_WORKFLOW_TYPE,
@@ -113,7 +113,7 @@ export async function startConnection(
     portalId,
     authType,
     config,
-    tier: start.tier ?? (authType === 'oauth' ? 'public-app' : 'free'),
+    tier: start.tier ?? defaultTier(authType),
     ...(tokens.expiresAt ? { tokenExpiresAt: tokens.expiresAt.toISOString() } : {}),
   };
 

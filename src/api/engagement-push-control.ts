@@ -1,6 +1,6 @@
 import { isGrpcDeadlineError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ConnectionRow } from '../db/connections.js';
-import type { Tier } from '../hubspot/rate-budget.js';
+import { defaultTier, type Tier } from '../hubspot/rate-budget.js';
 import { drainOutboxSignal, ENGAGEMENT_PUSH_WORKFLOW, pushWorkflowId, type EngagementPushInput } from '../workflows/engagement-definitions.js';
 import type { ApiDeps } from './app.js';
 import { HttpError } from './errors.js';
@@ -31,7 +31,7 @@ export async function schedulePush(
     connectionId: connection.id,
     portalId: connection.portalId,
     // The same default tier a new connection gets; the rate budget also adapts to HubSpot's headers.
-    tier: tier ?? (connection.authType === 'oauth' ? 'public-app' : 'free'),
+    tier: tier ?? defaultTier(connection.authType),
   };
   try {
     await deps.temporal.workflow.signalWithStart(ENGAGEMENT_PUSH_WORKFLOW, {

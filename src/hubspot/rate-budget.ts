@@ -11,12 +11,14 @@
 //
 // Priorities: while a realtime request has asked within the last fifth of the window,
 // incremental may fill at most 85 % and backfill 65 % of it (backfill also stops at 65 % while
-// incremental asks); with no one above it, backfill gets the whole budget. Incremental and backfill are also paced (a
-// tenth of their share per tenth of the window) so the window drains evenly and a realtime
-// request never waits behind a whole window's burst. Within a process, waiters for one budget
-// queue by priority and only the head polls the database, so a permit costs about one
-// statement however many activities wait.
+// incremental asks); with no one above it, backfill gets the whole budget. Incremental and
+// backfill are also paced (a tenth of their share per tenth of the window) so the window drains
+// evenly and a realtime request never waits behind a whole window's burst. Within a process,
+// waiters for one budget queue by priority and only the head polls the database, so a permit
+// costs about one statement however many activities wait.
+// The 'last fifth' is 20261214130000_rate_permit_recent_priority.sql, which replaced the function.
 import type { Pool } from 'pg';
+import type { AuthType } from '../workflows/definitions.js';
 
 export type RequestKind = 'general' | 'search';
 /** Webhook reads and write-backs > incremental sync > backfill. */
@@ -106,6 +108,11 @@ export const TIER_LIMITS: Record<Tier, TierLimits> = {
   'public-app': { general: 110, daily: null },
 };
 export const SEARCH_PER_SECOND = 5;
+
+/** The tier a connection has unless told otherwise: OAuth apps are limited as public apps; a private app is assumed on the smallest plan. */
+export function defaultTier(authType: AuthType): Tier {
+  return authType === 'oauth' ? 'public-app' : 'free';
+}
 
 /** No permit in time. `retryAfterMs` is when one might be free: hand it to the retry as `nextRetryDelay`. */
 export class RateBudgetTimeoutError extends Error {

@@ -6,6 +6,7 @@ import { listConnections, sealedTokens, updateConnectionConfig, type ConnectionR
 import { storeTokens } from '../../db/tokens.js';
 import { inTransaction } from '../../db/transaction.js';
 import { OBJECT_TYPE_PATTERN } from '../../hubspot/object-types.js';
+import { defaultTier } from '../../hubspot/rate-budget.js';
 import { executeUpdateAcrossRuns } from '../../temporal/updates.js';
 import { budgetKeyOf } from '../../activities/hubspot-session.js';
 import { withAccessToken } from '../../activities/tokens.js';
@@ -40,9 +41,12 @@ import { HttpError, parseInput } from '../errors.js';
 /** How long the API waits for a workflow to answer a query or update before saying so. */
 const WORKFLOW_ANSWER_MS = 10_000;
 
+/** A private app's access token (or service key), as POST /connections and PUT /connections/:id/token take it. */
+const accessTokenSchema = z.string().trim().min(1, 'required');
+
 export const createConnectionBody = z
   .object({
-    accessToken: z.string().trim().min(1, 'required'),
+    accessToken: accessTokenSchema,
     objectTypes: objectTypesSchema.optional(),
     syncIntervalSeconds: syncIntervalSecondsSchema.optional(),
     tier: tierSchema.optional(),
@@ -50,7 +54,7 @@ export const createConnectionBody = z
   })
   .strict();
 
-export const replaceTokenBody = z.object({ accessToken: z.string().trim().min(1, 'required') }).strict();
+export const replaceTokenBody = z.object({ accessToken: accessTokenSchema }).strict();
 
 export const listQuery = z
   .object({
@@ -129,7 +133,7 @@ export function connectionRoutes(deps: ApiDeps): Router {
     const connection = await findConnection(pool, req);
     const live = await liveStatus(connection);
     // The tier lives in the workflow; while it cannot answer, the default a new connection gets.
-    const tier = 'tier' in live ? live.tier : connection.authType === 'oauth' ? 'public-app' : 'free';
+    const tier = 'tier' in live ? live.tier : defaultTier(connection.authType);
     const rateBudget = { tier, ...(await deps.budget.snapshot(budgetKeyOf(connection), { tier })) };
     res.json({ ...connection, live, rateBudget });
   });
