@@ -28,7 +28,6 @@ const BATCH_READ_MAX = 100;
 /** Records an archived sweep re-reads at its end, at most: a backlog spreads over later sweeps. */
 const RECONCILE_MAX = 1_000;
 
-
 export interface PageInput extends CallContext {
   objectType: string;
 }

@@ -227,7 +227,10 @@ export const resyncUpdate = defineUpdate<ConnectionStatusView, [ResyncRequest]>(
 export type ConfigChange = Partial<ConnectionConfig>;
 export const configUpdate = defineUpdate<ConnectionStatusView, [ConfigChange]>('config');
 
-/** Sent by the OAuth callback when an already connected portal installs again: new tokens are stored. */
+/**
+ * New tokens are stored: sent by the OAuth callback when an already connected portal installs
+ * again, and by PUT /connections/:id/token for a private app.
+ */
 export interface Reauthorized {
   /** Null for a private app's token, which does not expire. */
   tokenExpiresAt: string | null;
