@@ -86,11 +86,22 @@ it('continues-as-new when suggested and carries its whole state', async () => {
   const first = await handle.query(statusQuery);
 
   // Each pause/resume pair adds history; after ~30 events the server suggests continue-as-new.
+  // The workflow looks at the suggestion between passes of its loop, so each change waits until
+  // the pass it caused has published the status: a run then ends within one pass of the
+  // suggestion however slowly this machine runs (updates sent back to back would all land in one
+  // long pass).
+  const changeTo = async (update: string, status: string) => {
+    await executeUpdateAcrossRuns(handle, update);
+    await eventually(async () => {
+      const row = await db.pool.query('select status from connections where id = $1', [connectionId]);
+      return row.rows[0].status === status ? true : undefined;
+    }, 20_000, `row ${status}`);
+  };
   for (let i = 0; i < 12; i++) {
-    await executeUpdateAcrossRuns(handle, pauseUpdate.name);
-    await executeUpdateAcrossRuns(handle, resumeUpdate.name);
+    await changeTo(pauseUpdate.name, 'paused');
+    await changeTo(resumeUpdate.name, 'active');
   }
-  await executeUpdateAcrossRuns(handle, pauseUpdate.name);
+  await changeTo(pauseUpdate.name, 'paused');
 
   const now = await handle.query(statusQuery);
   expect(now.continuedAsNew).toBeGreaterThanOrEqual(1);
@@ -111,10 +122,6 @@ it('continues-as-new when suggested and carries its whole state', async () => {
     return typedSearchAttributes.get(connectionStatusKey) === 'paused' ? typedSearchAttributes : undefined;
   }, 20_000, 'ConnectionStatus = paused');
   expect(attributes.get(portalIdKey)).toBe('42');
-  await eventually(async () => {
-    const row = await db.pool.query('select status from connections where id = $1', [connectionId]);
-    return row.rows[0].status === 'paused' ? true : undefined;
-  }, 20_000, 'row paused');
 });
 
 it('keeps every webhook event signalled around its continue-as-new, and still knows the duplicates afterwards', async () => {

@@ -93,13 +93,14 @@ describe('POST /connections/:id/resync', () => {
     // The run under way stopped at a page boundary; the next backfill started without a cursor.
     const firstResult = await stack.temporal.workflow.getHandle(first).result();
     expect(firstResult).toMatchObject({ outcome: 'stopped' });
-    const firstNumber = Number(first.split(':').at(-1));
-    const inputs: ObjectSyncInput[] = [];
-    for (let n = firstNumber + 1; n <= done.runs; n++) {
+    // The first backfill run after the stopped one is the restart (it has finished, so it exists;
+    // runs after it, such as the archived sweep, may still be starting).
+    let restarted: ObjectSyncInput | undefined;
+    for (let n = Number(first.split(':').at(-1)) + 1; !restarted && n <= done.runs; n++) {
       const history = await stack.temporal.workflow.getHandle(`${connection.workflowId}:sync:contacts:${n}`).fetchHistory();
-      inputs.push(await decodeFirst<ObjectSyncInput>(stack.temporal, history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? []));
+      const input = await decodeFirst<ObjectSyncInput>(stack.temporal, history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? []);
+      if (input.cursor.kind === 'backfill') restarted = input;
     }
-    const restarted = inputs.find((input) => input.cursor.kind === 'backfill');
     expect(restarted?.cursor).toEqual({ kind: 'backfill' });
     expect(restarted?.counts.fetched).toBe(0);
   }, 150_000);
