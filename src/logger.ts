@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { pino, type Logger } from 'pino';
 
 /**
@@ -50,7 +51,10 @@ export function scrubSecrets(text: string): string {
   return text.replace(SECRET_IN_TEXT, (_match, param: string | undefined, bearer: string | undefined) => `${param ?? bearer}[redacted]`);
 }
 
-/** pino's error serializer, with any URL-borne secret blanked in the message and stack. */
+/**
+ * pino's error serializer, with any URL-borne secret blanked in the message and stack. A Temporal
+ * ApplicationFailure keeps its own type (HubSpotRateLimited, ...) rather than its class name.
+ */
 function errorWithoutSecrets(error: unknown): unknown {
   const serialized = pino.stdSerializers.err(error as Error) as unknown;
   if (!serialized || typeof serialized !== 'object') return typeof serialized === 'string' ? scrubSecrets(serialized) : serialized;
@@ -58,13 +62,14 @@ function errorWithoutSecrets(error: unknown): unknown {
   for (const field of ['message', 'stack'] as const) {
     if (typeof record[field] === 'string') record[field] = scrubSecrets(record[field]);
   }
+  if (error instanceof ApplicationFailure && error.type) record.type = error.type;
   return record;
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
   return pino(
-    { level, base: { service: 'hubsync' }, redact: { paths, censor: '[redacted]' }, serializers: { err: errorWithoutSecrets } },
+    { level, base: { service: 'hubsync' }, redact: { paths, censor: '[redacted]' }, serializers: { err: errorWithoutSecrets, error: errorWithoutSecrets } },
     destination,
   );
 }

@@ -2,6 +2,10 @@ import type { Pool, PoolClient } from 'pg';
 
 type Db = Pool | PoolClient;
 
+// Lock order: a sync page and a webhook batch of one connection may write the same records at the
+// same time, each in its own order (a list page by id, a batch read as HubSpot answers it). Rows
+// are written in key order, so two such writers queue behind each other instead of deadlocking.
+
 /** One version of a HubSpot record, as mirrored. */
 export interface MirroredRecord {
   id: string;
@@ -32,6 +36,7 @@ export async function upsertRecords(db: Db, connectionId: string, objectType: st
      select $1, $2, r.id, r.properties, r.created_at, r.updated_at, r.archived, r.archived_at, null, now()
        from jsonb_to_recordset($3::jsonb)
          as r(id text, properties jsonb, created_at timestamptz, updated_at timestamptz, archived boolean, archived_at timestamptz)
+      order by r.id
      on conflict (connection_id, object_type, object_id) do update
        set properties = excluded.properties, created_at = excluded.created_at, updated_at = excluded.updated_at,
            archived = excluded.archived, archived_at = excluded.archived_at, merged_into = null, synced_at = now()
@@ -64,7 +69,7 @@ export async function markMerged(db: Db, connectionId: string, objectType: strin
   if (ids.length === 0) return;
   await db.query(
     `insert into crm_objects (connection_id, object_type, object_id, properties, updated_at, archived, archived_at, merged_into)
-     select $1, $2, id, '{}'::jsonb, $4, true, $4, $3 from unnest($5::text[]) as id
+     select $1, $2, id, '{}'::jsonb, $4, true, $4, $3 from unnest($5::text[]) as id order by id
      on conflict (connection_id, object_type, object_id) do update
        set archived = true, archived_at = coalesce(crm_objects.archived_at, excluded.archived_at),
            merged_into = excluded.merged_into, updated_at = greatest(crm_objects.updated_at, excluded.updated_at), synced_at = now()`,
@@ -104,6 +109,7 @@ export async function replaceAssociations(
     `insert into crm_associations (connection_id, from_type, from_id, to_type, to_id, type_id, category, label)
      select $1, $2, a.from_id, $3, a.to_id, a.type_id, a.category, a.label
        from jsonb_to_recordset($4::jsonb) as a(from_id text, to_id text, type_id int, category text, label text)
+      order by a.from_id, a.to_id, a.type_id
      on conflict do nothing`,
     [
       connectionId,

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertConnection } from '../../src/db/connections.js';
 import { markMerged, replaceAssociations, upsertRecords, type MirroredRecord } from '../../src/db/crm.js';
+import { inTransaction } from '../../src/db/transaction.js';
 import { connectionWorkflowId } from '../../src/workflows/definitions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -145,5 +146,29 @@ describe('markMerged', () => {
     const once = { rows: await rows(c), associations: await associations(c) };
     await markMerged(db.pool, c, 'contacts', '100', ['200'], at(40));
     expect({ rows: await rows(c), associations: await associations(c) }).toEqual(once);
+  });
+});
+
+describe('concurrent writers', () => {
+  it('of the same records and associations, each in its own order, queue instead of deadlocking', async () => {
+    // A list page comes in id order, a webhook batch as HubSpot answers its batch read: here the
+    // exact reverse, written at the same time, again and again (before the fix about half the
+    // rounds ended in "deadlock detected").
+    const c = await connection();
+    const ids = Array.from({ length: 100 }, (_, i) => String(1_000 + i));
+    const writePage = (order: string[], minute: number) =>
+      inTransaction(db.pool, async (tx) => {
+        await upsertRecords(tx, c, 'contacts', order.map((id) => version(id, minute, { firstname: `F${minute}` })));
+        const edges = order.map((id) => ({ fromId: id, toId: String(minute), typeId: 279, category: 'HUBSPOT_DEFINED', label: null }));
+        await replaceAssociations(tx, c, 'contacts', order, 'companies', edges);
+      });
+    const failures: unknown[] = [];
+    for (let minute = 1; minute <= 20; minute++) {
+      const results = await Promise.allSettled([writePage(ids, minute), writePage([...ids].reverse(), minute)]);
+      failures.push(...results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason));
+    }
+    expect(failures).toEqual([]);
+    expect((await rows(c)).every((r) => r.properties.firstname === 'F20')).toBe(true);
+    expect(await associations(c)).toEqual(ids.map((id) => `contacts:${id}->companies:20#279`));
   });
 });

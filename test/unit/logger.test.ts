@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 
@@ -48,5 +49,15 @@ describe('log redaction', () => {
     for (const secret of ['dev-secret', 'cs-secret', 'at-secret', 'rt-secret']) expect(out).not.toContain(secret);
     expect(out).toContain('/webhooks/v3/1/settings?hapikey=[redacted]&x=1 failed');
     expect(JSON.parse(out.split('\n')[0]!).err.type).toBe('Error');
+  });
+
+  it("shows why an activity failed (the SDK logs it under `error`): the failure's type and message, secrets blanked", () => {
+    const { log, text } = capture();
+    const failure = ApplicationFailure.create({ type: 'HubSpotUnexpected', message: 'deadlock detected; Bearer at-secret' });
+    log.warn({ error: failure, activityType: 'applyObjectBatch' }, 'Activity failed');
+    const line = JSON.parse(text()) as { error: { type: string; message: string } };
+    expect(line.error.type).toBe('HubSpotUnexpected');
+    expect(line.error.message).toBe('deadlock detected; Bearer [redacted]');
+    expect(text()).not.toContain('at-secret');
   });
 });
