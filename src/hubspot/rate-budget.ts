@@ -9,16 +9,14 @@
 // attempt locks the row, prunes the log, checks priority share, 429 block, window and daily
 // quota, and records the permit (src/db/migrations/20261124130000_rate_budgets.sql).
 //
-// Priorities: while a realtime request waits for a full window, incremental may fill at most
-// 85 % and backfill 65 % of it (in effect they stop), and backfill does the same while
-// incremental waits; the hold ends when the waiter is served, so what it does not use goes to
-// the lower priorities at once and a lone backfill gets the whole budget. Incremental and
+// Priorities: while a realtime request has asked within the last fifth of the window,
+// incremental may fill at most 85 % and backfill 65 % of it (backfill also stops at 65 % while
+// incremental asks); with no one above it, backfill gets the whole budget. Incremental and
 // backfill are also paced (a tenth of their share per tenth of the window) so the window drains
 // evenly and a realtime request never waits behind a whole window's burst. Within a process,
 // waiters for one budget queue by priority and only the head polls the database, so a permit
 // costs about one statement however many activities wait.
-// The function now in use is 20261214140000_rate_permit_waiting_priority.sql (it replaced the
-// first one's 'asked within the window' hold, then a fifth of it).
+// The 'last fifth' is 20261214130000_rate_permit_recent_priority.sql, which replaced the function.
 import type { Pool } from 'pg';
 import type { AuthType } from '../workflows/definitions.js';
 
