@@ -32,7 +32,7 @@ import {
 import { HUBSPOT_ERROR_TYPES, responseFailure, toApplicationFailure } from '../hubspot/errors.js';
 import type { PushPhase } from '../workflows/engagement-definitions.js';
 import { aggregate, contactProperties, PUSHED_PROPERTIES } from './engagement-score.js';
-import { budgetHooks, withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
+import { withHubSpot, type CallContext, type HubSpotDeps } from './hubspot-session.js';
 
 /** One page: about one timeline request and a few upserts, so ≤ 0.03 HubSpot calls per event. */
 export const ENGAGEMENT_PAGE_SIZE = 500;
@@ -167,10 +167,7 @@ async function upsertIsolating(client: Client, settings: PushSettings, contacts:
  * it, so a retry never enrols the same contact again.
  */
 async function enrol(deps: EngagementDeps, call: CallContext, client: Client, workflowId: string, email: string): Promise<void> {
-  const hooks = budgetHooks(deps.budget, call, () => 'general');
-  await hooks.beforeRequest?.();
   const response = await enrolInWorkflow(client, workflowId, email);
-  await hooks.afterResponse?.(response.status, Object.fromEntries(response.headers));
   if (response.ok) return completeTrigger(deps.pool, call.connectionId, email, `workflow ${workflowId}`);
   const failure = await responseFailure(response);
   if (!isPermanent(failure)) throw failure;

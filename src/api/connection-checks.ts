@@ -64,11 +64,7 @@ async function tokenCheck(deps: CheckDeps, connection: ConnectionRow, hooks: Req
   try {
     const response = await withAccessToken(deps, connection.id, async (token) => {
       accessToken = token;
-      // apiRequest bypasses the client's middleware: take the permit and report the answer by hand.
-      await hooks.beforeRequest?.();
-      const answer = await createHubSpotClient(deps.hubspot.apiBaseUrl, token).apiRequest({ method: 'GET', path: '/account-info/v3/details' });
-      await hooks.afterResponse?.(answer.status, Object.fromEntries(answer.headers));
-      return answer;
+      return createHubSpotClient(deps.hubspot.apiBaseUrl, token, hooks).apiRequest({ method: 'GET', path: '/account-info/v3/details' });
     });
     const text = await response.text();
     if (!response.ok) {

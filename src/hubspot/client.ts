@@ -17,7 +17,7 @@ interface ResponseContextLike {
  * client must agree on them.)
  */
 export function createHubSpotClient(baseUrl: string, accessToken: string, hooks: RequestHooks = {}): Client {
-  return new Client({
+  const client = new Client({
     accessToken,
     basePath: baseUrl,
     numberOfApiCallRetries: 0,
@@ -35,4 +35,14 @@ export function createHubSpotClient(baseUrl: string, accessToken: string, hooks:
       },
     ],
   });
+  // `apiRequest` (for routes the generated client lacks) skips the middleware: the hooks go
+  // around it here, so it takes its permit and its answer is observed like any other call.
+  const apiRequest = client.apiRequest.bind(client);
+  client.apiRequest = async (options) => {
+    await hooks.beforeRequest?.();
+    const response = await apiRequest(options);
+    await hooks.afterResponse?.(response.status, Object.fromEntries(response.headers));
+    return response;
+  };
+  return client;
 }

@@ -173,10 +173,7 @@ export async function createTimelineEvents(client: Client, templateId: string, e
   return itemErrors((response as { errors?: never } | undefined)?.errors);
 }
 
-/**
- * Legacy workflow enrolment (HUBSPOT.md §10). Not in the generated client: `apiRequest` skips the
- * client's middleware, so the caller wraps this in the budget hooks itself.
- */
+/** Legacy workflow enrolment (HUBSPOT.md §10), not in the generated client. */
 export async function enrolInWorkflow(client: Client, workflowId: string, email: string): Promise<Response> {
   return client.apiRequest({ method: 'POST', path: `/automation/v2/workflows/${encodeURIComponent(workflowId)}/enrollments/contacts/${encodeURIComponent(email)}` });
 }

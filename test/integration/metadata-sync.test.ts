@@ -134,4 +134,13 @@ describe('syncOwnersAndPipelines', () => {
     expect(counts.pipelines).toBe(1);
     expect(await mirroredPipelines(input.connectionId)).toEqual(portalPipelines(portal, { tickets: '0-5' }));
   });
+
+  it('takes a permit from the portal budget for every request, the account details read too', async () => {
+    const { input } = await connect();
+    await sync(input);
+    const requests = harness.sandbox.requestLog.query({ portalId: input.portalId }).results;
+    expect(requests.map((r) => r.path)).toContain('/account-info/v3/details');
+    const { general } = await harness.deps.budget.snapshot({ portalId: input.portalId });
+    expect(general.used).toBe(requests.length);
+  });
 });
