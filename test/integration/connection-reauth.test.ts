@@ -6,7 +6,7 @@ import { connectionStatusKey } from '../../src/temporal/search-attributes.js';
 import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
 import { installConnection } from '../support/oauth-install.js';
 import { decodedHistoriesOfStack } from '../support/secret-scan.js';
-import { eventually, OAUTH_APP, startStack, type Stack } from '../support/stack.js';
+import { eventually, OAUTH_APP, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700501;
 const INTERVAL_S = 10;
@@ -18,9 +18,7 @@ let appliedBeforeReauth = 0;
 /** Ids of three seeded contacts. */
 let contactIds: string[];
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connection.id);
 
 async function mirroredJobTitle(contactId: string): Promise<string | undefined> {
   const row = await stack.db.pool.query(

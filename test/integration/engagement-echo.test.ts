@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUSHED_PROPERTIES } from '../../src/activities/engagement-score.js';
 import { ownWriteEchoes, recordOwnWrites } from '../../src/db/write-ledger.js';
 import { installConnection } from '../support/oauth-install.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700_931;
 
@@ -42,9 +42,7 @@ function delayUpsertAnswers(req: Request, res: Response, next: NextFunction): vo
   next();
 }
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connection.id);
 
 async function outbox(): Promise<{ pending: number; done: number }> {
   return ((await (await stack.api(`/connections/${connection.id}/engagements/status`)).json()) as any).outbox;

@@ -4,7 +4,7 @@
 // another portal and OAuth connections are refused with a 4xx and change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConnection } from '../support/oauth-install.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700_801;
 const OTHER_PORTAL_ID = 700_802;
@@ -15,9 +15,7 @@ let stack: Stack;
 let connectionId: string;
 let contactId: string;
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connectionId}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connectionId);
 
 async function storedAccessToken(): Promise<string> {
   const row = (await stack.db.pool.query('select key_id, access_token from connection_tokens where connection_id = $1', [connectionId])).rows[0];

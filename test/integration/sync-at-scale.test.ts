@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTemporalDevServer, type DevServer } from '../../src/embedded/temporal-server.js';
 import { createLogger } from '../../src/logger.js';
 import { mirrorDifferences } from '../support/mirror.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700401;
 const TOKEN = 'pat-na1-scale-token';
@@ -18,9 +18,7 @@ let stack: Stack;
 let connectionId: string;
 let workflowId: string;
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connectionId}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connectionId);
 
 async function converge(timeoutMs: number): Promise<string[]> {
   let last: string[] = [];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHubSpotClient } from '../../src/hubspot/client.js';
 import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/definitions.js';
 import { mirrorDifferences } from '../support/mirror.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700601;
 const TOKEN = 'pat-na1-webhook-apply';
@@ -30,9 +30,7 @@ async function steerContactBatchReads(req: Request, res: Response, next: NextFun
   next();
 }
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connection.id);
 
 function event(subscriptionType: string, objectId: string, extra: Partial<WebhookEvent> = {}): WebhookEvent {
   return { eventId: nextEventId++, subscriptionId: 1, portalId: PORTAL_ID, occurredAt: Date.now(), subscriptionType, objectId, changeSource: 'CRM_UI', ...extra };

@@ -13,7 +13,7 @@ import { fetchHistoryInPages } from '../support/history.js';
 import { mirrorDifferences } from '../support/mirror.js';
 import { installConnection } from '../support/oauth-install.js';
 import { decodeFirst } from '../support/payloads.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700_901;
 const TYPES = ['contacts', 'companies', 'deals'];
@@ -73,9 +73,7 @@ const tripleFetch: typeof fetch = async (input, init) => {
   return response;
 };
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connection.id);
 
 beforeAll(async () => {
   stack = await startStack({ sandboxApi: true, sandbox: { hubspotMiddleware: [logBatchReads], webhooks: { fetch: tripleFetch, seed: 601 } } });

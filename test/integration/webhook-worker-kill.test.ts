@@ -12,7 +12,7 @@ import { webhookEventsSignal, type WebhookEvent } from '../../src/workflows/defi
 import { activityExecutions } from '../support/activity-history.js';
 import { mirrorDifferences } from '../support/mirror.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { eventually, startStack, type Stack } from '../support/stack.js';
+import { eventually, startStack, liveStatus, type Stack } from '../support/stack.js';
 
 const PORTAL_ID = 700_951;
 const TOKEN = 'pat-na1-webhook-worker-kill';
@@ -33,9 +33,7 @@ function slowBatchRead(req: Request, _res: Response, next: NextFunction): void {
   next();
 }
 
-async function live(): Promise<any> {
-  return ((await (await stack.api(`/connections/${connection.id}`)).json()) as { live: any }).live;
-}
+const live = () => liveStatus(stack, connection.id);
 
 beforeAll(async () => {
   stack = await startStack({ sandbox: { hubspotMiddleware: [slowBatchRead] } });

@@ -181,6 +181,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** The connection workflow's own status, as GET /connections/:id reports it under `live`. */
+export async function liveStatus(stack: Stack, connectionId: string): Promise<any> {
+  return ((await (await stack.api(`/connections/${connectionId}`)).json()) as { live: any }).live;
+}
+
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
